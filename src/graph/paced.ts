@@ -1,0 +1,88 @@
+import type { AudioFormat } from '../media/format.js';
+import type { PlayoutEvents, PlayoutOptions } from '../media/playout.js';
+import { PlayoutBuffer } from '../media/playout.js';
+import type { FrameClock, Tickable } from './clock.js';
+import { frameClock } from './clock.js';
+import { mediaStats } from './stats.js';
+
+/**
+ * A bursty source made real time: audio pushed in any amount is released one 20 ms frame per clock tick (after
+ * a small lead) to `sink`. Used wherever audio arrives faster than it plays: a WebSocket peer's inbound stream, a
+ * provider's response audio. `clear()` is the barge-in primitive: nothing more leaves after it, on the next tick
+ * at the latest. The stream joins the clock only while it has something to do.
+ */
+export class PacedStream implements Tickable {
+  readonly buffer: PlayoutBuffer;
+  readonly #sink: (frame: Uint8Array) => void;
+  readonly #clock: FrameClock;
+  #ticking = false;
+  #closed = false;
+
+  constructor(
+    format: AudioFormat,
+    sink: (frame: Uint8Array) => void,
+    options: PlayoutOptions = {},
+    events: PlayoutEvents = {},
+    clock: FrameClock = frameClock,
+  ) {
+    this.#sink = sink;
+    this.#clock = clock;
+    this.buffer = new PlayoutBuffer(format, options, events);
+  }
+
+  get format(): AudioFormat {
+    return this.buffer.format;
+  }
+
+  /** Queues audio; it starts leaving on the next tick. */
+  push(chunk: Uint8Array): void {
+    if (this.#closed) return;
+    const before = this.buffer.droppedFrames;
+    this.buffer.push(chunk);
+    mediaStats.framesDropped += this.buffer.droppedFrames - before;
+    if (!this.#ticking) {
+      this.#ticking = true;
+      this.#clock.add(this);
+    }
+  }
+
+  /** The source has finished: what is queued still plays, then the end is reported at once. */
+  end(): void {
+    if (this.#closed) return;
+    this.buffer.end();
+    this.#syncClock();
+  }
+
+  /** Drops everything not yet released. Returns the number of frames dropped. */
+  clear(): number {
+    const dropped = this.buffer.clear();
+    this.#syncClock();
+    return dropped;
+  }
+
+  /** Stops for good: leaves the clock, drops what is queued. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.buffer.clear();
+    this.#leave();
+  }
+
+  onTick(): void {
+    const before = this.buffer.playedSamples;
+    this.buffer.tick(this.#sink);
+    if (this.buffer.playedSamples !== before) mediaStats.framesPaced++;
+    this.#syncClock();
+  }
+
+  #syncClock(): void {
+    if (this.buffer.idle) this.#leave();
+  }
+
+  #leave(): void {
+    if (this.#ticking) {
+      this.#ticking = false;
+      this.#clock.delete(this);
+    }
+  }
+}
