@@ -40,17 +40,16 @@ export class PacedStream implements Tickable {
     const before = this.buffer.droppedFrames;
     this.buffer.push(chunk);
     mediaStats.framesDropped += this.buffer.droppedFrames - before;
-    if (!this.#ticking) {
-      this.#ticking = true;
-      this.#clock.add(this);
-    }
+    this.#join();
   }
 
   /** The source has finished: what is queued still plays, then the end is reported at once. */
   end(): void {
     if (this.#closed) return;
     this.buffer.end();
-    this.#syncClock();
+    // end() may turn a partial frame into a real one on a stream that had left the clock: rejoin to play it.
+    if (!this.buffer.idle) this.#join();
+    else this.#syncClock();
   }
 
   /** Drops everything not yet released. Returns the number of frames dropped. */
@@ -77,6 +76,13 @@ export class PacedStream implements Tickable {
 
   #syncClock(): void {
     if (this.buffer.idle) this.#leave();
+  }
+
+  #join(): void {
+    if (!this.#ticking) {
+      this.#ticking = true;
+      this.#clock.add(this);
+    }
   }
 
   #leave(): void {

@@ -70,3 +70,14 @@ export function bytesToMs(format: AudioFormat, bytes: number): number {
 export function formatName(format: AudioFormat): string {
   return `${format.encoding}/${format.sampleRate}`;
 }
+
+/**
+ * The byte that encodes silence, used to pad a partial last frame: 0 for PCM16 (both bytes), 0xff for μ-law
+ * (decodes to 0), 0xd5 for A-law (decodes to +8; A-law has no code for exact zero).
+ */
+export function silenceByte(encoding: AudioEncoding): number {
+  if (encoding === 'ulaw') return 0xff;
+  if (encoding === 'alaw') return 0xd5;
+  if (encoding === 'pcm16') return 0;
+  throw new RangeError('opus has no silence byte');
+}

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { frameBytes, ULAW_8K } from '../media/format.js';
+import { FrameClock } from './clock.js';
+import { PacedStream } from './paced.js';
+
+const FRAME = frameBytes(ULAW_8K);
+
+describe('PacedStream', () => {
+  it('releases a burst over time, reports start and end, and leaves the clock when done', async () => {
+    const clock = new FrameClock(2);
+    const out: Uint8Array[] = [];
+    const events: string[] = [];
+    const stream = new PacedStream(
+      ULAW_8K,
+      (f) => out.push(f),
+      { leadFrames: 2, endAfterMs: 100 },
+      { onStart: () => events.push('start'), onEnd: () => events.push('end') },
+      clock,
+    );
+    stream.push(new Uint8Array(FRAME * 10));
+    assert.equal(out.length, 0, 'nothing leaves before a tick');
+    await sleep(5);
+    assert.ok(out.length >= 3 && out.length < 10, `lead then one per tick, got ${out.length}`);
+    stream.end();
+    for (let i = 0; i < 50 && clock.running; i++) await sleep(5);
+    assert.equal(out.length, 10);
+    assert.deepEqual(events, ['start', 'end']);
+    assert.equal(clock.running, false, 'an idle stream leaves the clock');
+    assert.equal(stream.buffer.playedSamples, 1600);
+  });
+
+  it('clear stops the flow on the next tick', async () => {
+    const clock = new FrameClock(2);
+    const out: Uint8Array[] = [];
+    const stream = new PacedStream(ULAW_8K, (f) => out.push(f), { leadFrames: 0 }, {}, clock);
+    stream.push(new Uint8Array(FRAME * 100));
+    await sleep(6);
+    const dropped = stream.clear();
+    const heard = out.length;
+    assert.ok(dropped > 0 && heard + dropped === 100, `heard ${heard} + dropped ${dropped} = 100`);
+    await sleep(10);
+    assert.equal(out.length, heard, 'nothing after clear');
+    stream.close();
+    assert.equal(clock.running, false);
+  });
+
+  it('end() after a partial frame rejoins the clock and plays it', async () => {
+    const clock = new FrameClock(2);
+    const out: Uint8Array[] = [];
+    const events: string[] = [];
+    const stream = new PacedStream(ULAW_8K, (f) => out.push(f), {}, { onEnd: () => events.push('end') }, clock);
+    stream.push(new Uint8Array(FRAME / 2));
+    for (let i = 0; i < 20 && clock.running; i++) await sleep(2);
+    stream.end();
+    for (let i = 0; i < 20 && clock.running; i++) await sleep(2);
+    assert.equal(out.length, 1, 'the padded partial frame plays');
+    assert.deepEqual(events, ['end']);
+    assert.equal(clock.running, false);
+  });
+});
