@@ -36,7 +36,8 @@ function layerOf(file: string): string {
   return rel.includes('/') ? rel.split('/')[0]! : '.';
 }
 
-const importRe = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g;
+const importRe =
+  /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g;
 
 const files = walk(src);
 const graph = new Map<string, string[]>();
@@ -53,11 +54,20 @@ for (const file of files) {
     const to = layerOf(target);
     const rule = allowed[from];
     if (rule === undefined) {
-      problems.push(`${relative(root, file)}: folder src/${from} is not in the layer table (scripts/check-layers.ts)`);
+      problems.push(
+        `${relative(root, file)}: folder src/${from} is not in the layer table (scripts/check-layers.ts)`,
+      );
       continue;
     }
-    const ok = from === to || rule.includes('*') || rule.includes(to) || (to === '.' && leaves.has(relative(src, target)));
-    if (!ok) problems.push(`${relative(root, file)} imports ${relative(root, target)}: src/${from} may not import src/${to}`);
+    const ok =
+      from === to ||
+      rule.includes('*') ||
+      rule.includes(to) ||
+      (to === '.' && leaves.has(relative(src, target)));
+    if (!ok)
+      problems.push(
+        `${relative(root, file)} imports ${relative(root, target)}: src/${from} may not import src/${to}`,
+      );
   }
   graph.set(file, deps);
 }

@@ -21,7 +21,13 @@ export const ErrorCodes = {
   TOKEN_USED: 'VG_ERR_TOKEN_USED',
   TOKEN_EXPIRED: 'VG_ERR_TOKEN_EXPIRED',
   TOO_MANY_CALLS: 'VG_ERR_TOO_MANY_CALLS',
+  /** A session already has the most incoming WebSockets it accepts (VoxEngine: calls + 3). */
+  TOO_MANY_WEBSOCKETS: 'VG_ERR_TOO_MANY_WEBSOCKETS',
   CALL_ENDED: 'VG_ERR_CALL_ENDED',
+  /** The peer sent more audio than the playout buffer holds; the excess was dropped and counted. */
+  AUDIO_BUFFER_FULL: 'VG_ERR_AUDIO_BUFFER_FULL',
+  BODY_TOO_LARGE: 'VG_ERR_BODY_TOO_LARGE',
+  METHOD_NOT_ALLOWED: 'VG_ERR_METHOD_NOT_ALLOWED',
   // Scenario author: the scenario used the API wrongly.
   BAD_HANDLER: 'VG_ERR_BAD_HANDLER',
   BAD_ARGUMENT: 'VG_ERR_BAD_ARGUMENT',
@@ -32,15 +38,20 @@ export const ErrorCodes = {
   // Provider: the far end (AI provider or WebSocket peer) failed.
   CONNECT_FAILED: 'VG_ERR_CONNECT_FAILED',
   CONNECT_TIMEOUT: 'VG_ERR_CONNECT_TIMEOUT',
+  /** `close()` was called while a connection was still being set up. */
+  CONNECT_ABORTED: 'VG_ERR_CONNECT_ABORTED',
   UPSTREAM_CLOSED: 'VG_ERR_UPSTREAM_CLOSED',
   UPSTREAM_HTTP: 'VG_ERR_UPSTREAM_HTTP',
   UPSTREAM_ERROR: 'VG_ERR_UPSTREAM_ERROR',
   UPSTREAM_PROTOCOL: 'VG_ERR_UPSTREAM_PROTOCOL',
+  /** Outbound messages piled up past the limit (the far end is not reading, or not yet connected). */
+  QUEUE_FULL: 'VG_ERR_QUEUE_FULL',
   // Operator: configuration.
   CONFIG: 'VG_ERR_CONFIG',
   // Ours.
   INTERNAL: 'VG_ERR_INTERNAL',
   NOT_INITIALIZED: 'VG_ERR_NOT_INITIALIZED',
+  SHUTTING_DOWN: 'VG_ERR_SHUTTING_DOWN',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -76,7 +87,9 @@ export class VoxgateError extends Error {
   }
 
   toJSON(): { code: ErrorCode; message: string; details?: Record<string, unknown> } {
-    return this.details ? { code: this.code, message: this.message, details: this.details } : { code: this.code, message: this.message };
+    return this.details
+      ? { code: this.code, message: this.message, details: this.details }
+      : { code: this.code, message: this.message };
   }
 }
 

@@ -41,7 +41,9 @@ function parseLevel(value: string | undefined): LogLevel | undefined {
 function errorReplacer(_key: string, value: unknown): unknown {
   if (value instanceof Error) {
     const code = (value as { code?: unknown }).code;
-    return code === undefined ? { name: value.name, message: value.message } : { name: value.name, code, message: value.message };
+    return code === undefined
+      ? { name: value.name, message: value.message }
+      : { name: value.name, code, message: value.message };
   }
   return value;
 }

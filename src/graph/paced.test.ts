@@ -50,7 +50,13 @@ describe('PacedStream', () => {
     const clock = new FrameClock(2);
     const out: Uint8Array[] = [];
     const events: string[] = [];
-    const stream = new PacedStream(ULAW_8K, (f) => out.push(f), {}, { onEnd: () => events.push('end') }, clock);
+    const stream = new PacedStream(
+      ULAW_8K,
+      (f) => out.push(f),
+      {},
+      { onEnd: () => events.push('end') },
+      clock,
+    );
     stream.push(new Uint8Array(FRAME / 2));
     for (let i = 0; i < 20 && clock.running; i++) await sleep(2);
     stream.end();

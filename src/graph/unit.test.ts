@@ -55,8 +55,14 @@ describe('MediaUnit routing', () => {
     source.emit(new Uint8Array([1]), 'left');
     source.emit(new Uint8Array([2]), 'right');
     source.emit(new Uint8Array([3]), 'right');
-    assert.deepEqual(left.frames.map((f) => f[0]), [1]);
-    assert.deepEqual(right.frames.map((f) => f[0]), [2, 3]);
+    assert.deepEqual(
+      left.frames.map((f) => f[0]),
+      [1],
+    );
+    assert.deepEqual(
+      right.frames.map((f) => f[0]),
+      [2, 3],
+    );
   });
 
   it('clearOutputs tells each fed target (or only one tag) to drop what it holds', () => {
@@ -66,8 +72,14 @@ describe('MediaUnit routing', () => {
     source.sendMediaTo(left, { tag: 'left' });
     source.sendMediaTo(right, { tag: 'right' });
     source.clear('right');
-    assert.deepEqual(left.events.filter((e) => e.startsWith('cleared')), []);
-    assert.deepEqual(right.events.filter((e) => e.startsWith('cleared')), [`cleared:${source.unitId}`]);
+    assert.deepEqual(
+      left.events.filter((e) => e.startsWith('cleared')),
+      [],
+    );
+    assert.deepEqual(
+      right.events.filter((e) => e.startsWith('cleared')),
+      [`cleared:${source.unitId}`],
+    );
   });
 
   it('sendMediaBetween binds both directions and stopMediaBetween unbinds them', () => {
