@@ -4,10 +4,19 @@ import { readFileSync } from 'node:fs';
 export type Command = (argv: string[]) => Promise<number>;
 
 /** One line per subcommand; each loads lazily, so `voxgate --help` loads none of them. */
-const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {};
+const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  serve: { summary: 'start the API and call sockets', load: async () => (await import('./serve.js')).serve },
+  call: { summary: 'place a test call with a WAV file', load: async () => (await import('./call.js')).call },
+  emulate: {
+    summary: 'run a local OpenAI Realtime server',
+    load: async () => (await import('./emulate.js')).emulate,
+  },
+};
 
 export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 

@@ -1,0 +1,101 @@
+/**
+ * The README's path on a fresh clone: `voxgate serve` starts, `voxgate call --in <the WAV the repo ships>`
+ * against it produces a reply WAV, and SIGTERM stops the server cleanly. Real processes, real sockets.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parseWav } from '../src/media/wav.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bin = join(root, 'bin/voxgate.js');
+const asset = join(root, 'assets/hello.wav');
+const dir = mkdtempSync(join(tmpdir(), 'voxgate-e2e-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Run {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<number | null>;
+}
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}): Run {
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd: root,
+    env: { ...process.env, VOXGATE_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, stdout: () => out, stderr: () => err, exit };
+}
+
+async function waitForOutput(r: Run, pattern: RegExp, ms = 15000): Promise<RegExpMatchArray> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const match = r.stdout().match(pattern);
+    if (match !== null) return match;
+    if (Date.now() > until || r.child.exitCode !== null) {
+      assert.fail(`no ${pattern} in output.\nstdout: ${r.stdout()}\nstderr: ${r.stderr()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('voxgate serve + voxgate call', () => {
+  test('a call with the shipped WAV comes back as a reply WAV; SIGTERM stops the server', async () => {
+    const server = run(['serve', '--port', '0']);
+    try {
+      const url = (await waitForOutput(server, /listening on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+      assert.match(server.stdout(), /voxgate call --server http:\/\/127\.0\.0\.1:\d+ --in \S*hello\.wav/);
+      const out = join(dir, 'reply.wav');
+      const call = run(['call', '--server', url, '--in', asset, '--out', out, '--grace', '300']);
+      assert.equal(await call.exit, 0, call.stderr());
+      assert.match(call.stdout(), /status: in-progress/);
+      assert.match(call.stdout(), /call ended: customer-ended-call/);
+      const sent = parseWav(readFileSync(asset));
+      const reply = parseWav(readFileSync(out));
+      assert.equal(reply.format, sent.format);
+      assert.ok(
+        reply.data.length >= sent.data.length * 0.9,
+        `reply is ${reply.data.length} of ${sent.data.length} bytes`,
+      );
+      // The echo sends back exactly what it got: the reply is the input from its first sample, plus at most the
+      // silence that pads the last 20 ms frame.
+      const n = Math.min(reply.data.length, sent.data.length);
+      assert.ok(Buffer.from(reply.data.subarray(0, n)).equals(Buffer.from(sent.data.subarray(0, n))));
+      assert.ok(reply.data.length - sent.data.length < 640);
+      assert.ok(reply.data.subarray(n).every((b) => b === 0));
+      server.child.kill('SIGTERM');
+      assert.equal(await server.exit, 0, server.stderr());
+      assert.match(server.stdout(), /stopped/);
+    } finally {
+      server.child.kill('SIGKILL');
+    }
+  });
+
+  test('refuses a public host without a key, saying why', async () => {
+    const server = run(['serve', '--host', '0.0.0.0', '--port', '0']);
+    assert.equal(await server.exit, 1);
+    assert.match(server.stderr(), /refusing to listen on 0\.0\.0\.0 without an API key/);
+    assert.match(server.stderr(), /--insecure/);
+  });
+
+  test('voxgate call says when no server is there', async () => {
+    const call = run(['call', '--server', 'http://127.0.0.1:9', '--in', asset]);
+    assert.equal(await call.exit, 1);
+    assert.match(call.stderr(), /cannot reach http:\/\/127\.0\.0\.1:9 .*is `voxgate serve` running/);
+  });
+});
