@@ -17,6 +17,7 @@ import { ServerMetrics } from './metrics.js';
 import { type CallRecord, type CallRegistry, MemoryCallRegistry } from './registry.js';
 import { apiRoutes } from './routes.js';
 import { ScenarioHost } from './scenarios.js';
+import { webRoutes } from './static.js';
 import { WsRouter } from './wsRouter.js';
 
 /**
@@ -82,8 +83,8 @@ class Server implements VoxgateServer {
     this.#auth = new ApiKeyAuth(config.apiKey);
     this.#scenarios = new ScenarioHost(config, this.#log);
     this.#startSession = options.startSession ?? this.#scenarios.starter();
-    this.#routes = new RouteTable(
-      apiRoutes({
+    this.#routes = new RouteTable([
+      ...apiRoutes({
         config,
         registry: this.registry,
         metrics: this.metrics,
@@ -92,7 +93,8 @@ class Server implements VoxgateServer {
         addCall: (record, request, publicBase) => this.#addCall(record, request, publicBase),
         scenarioFor: (assistantId) => this.#scenarios.scenarioFor(assistantId),
       }),
-    );
+      ...webRoutes({ scenario: config.scenario, describeScenario: () => this.describeScenario() }),
+    ]);
     this.#http = createHttpServer(this.#onRequest);
     this.#ws = new WsRouter({
       auth: this.#auth,
