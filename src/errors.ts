@@ -44,6 +44,8 @@ export const ErrorCodes = {
   UPSTREAM_HTTP: 'VG_ERR_UPSTREAM_HTTP',
   UPSTREAM_ERROR: 'VG_ERR_UPSTREAM_ERROR',
   UPSTREAM_PROTOCOL: 'VG_ERR_UPSTREAM_PROTOCOL',
+  /** The provider stopped answering keepalive pings; the connection was closed. */
+  KEEPALIVE_TIMEOUT: 'VG_ERR_KEEPALIVE_TIMEOUT',
   /** Outbound messages piled up past the limit (the far end is not reading, or not yet connected). */
   QUEUE_FULL: 'VG_ERR_QUEUE_FULL',
   // Operator: configuration.

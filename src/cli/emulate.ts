@@ -3,26 +3,29 @@ import { parseArgs } from 'node:util';
 import type { Brain, BrainAudio } from '../agent/brain.js';
 import { toneBrain } from '../agent/toneBrain.js';
 import { startOpenAIRealtimeEmulator } from '../emulators/openaiRealtime.js';
+import { startUltravoxEmulator } from '../emulators/ultravox.js';
 import { VoxgateError } from '../errors.js';
 import { alawDecode, ulawDecode } from '../media/g711.js';
 import { pcm16View } from '../media/pcm.js';
 import { parseWav } from '../media/wav.js';
 
-const USAGE = `Usage: voxgate emulate openai [options]
+const USAGE = `Usage: voxgate emulate openai|ultravox [options]
 
-Runs a local OpenAI Realtime (GA) server on ws://HOST:PORT/v1/realtime. Point a client at it with
+openai: a local OpenAI Realtime (GA) server on ws://HOST:PORT/v1/realtime. Point a client at it with
   new OpenAIRealtimeWebSocket({ url: 'ws://HOST:PORT/v1/realtime?model=gpt-realtime' })
 and any API key (or the one given with --key).
+ultravox: a local Ultravox server on http://HOST:PORT (POST /api/calls, POST /api/agents/ID/calls, and the
+serverWebSocket joinUrl). Point the connector at it with ULTRAVOX_BASE_URL=http://HOST:PORT (docs/ultravox.md).
 
 Options:
   --host H          address to bind (default 127.0.0.1)
-  --port N          port (default 8787; 0 picks a free one)
+  --port N          port (default 8787 for openai, 8788 for ultravox; 0 picks a free one)
   --brain B         what answers: tone (default: a tone and a transcript, get_weather on "weather in <city>")
                     or local (the local agent: recognition, dialogue rules, speech; docs/agent.md)
   --wav FILE        the tone brain plays this WAV instead of a tone (e.g. assets/hello.wav)
   --key K           accept only this API key (default: any non-empty key)
-  --speed X         response audio pace, multiple of real time (default 4)
-  --idle-timeout S  close sessions idle for S seconds (default 300; 0 = never)
+  --speed X         openai: response audio pace, multiple of real time (default 4)
+  --idle-timeout S  openai: close sessions idle for S seconds (default 300; 0 = never)
   -h, --help        show this help
 `;
 
@@ -65,14 +68,14 @@ export async function emulate(argv: string[]): Promise<number> {
     return 0;
   }
   const [vendor, ...extra] = parsed.positionals;
-  if (vendor !== 'openai' || extra.length > 0) {
+  if ((vendor !== 'openai' && vendor !== 'ultravox') || extra.length > 0) {
     process.stderr.write(
-      `voxgate emulate: expected 'openai'${vendor === undefined ? '' : `, got '${parsed.positionals.join(' ')}'`}\n\n${USAGE}`,
+      `voxgate emulate: expected 'openai' or 'ultravox'${vendor === undefined ? '' : `, got '${parsed.positionals.join(' ')}'`}\n\n${USAGE}`,
     );
     return 2;
   }
   const makeBrain = BRAINS[String(flags.brain ?? 'tone')];
-  const port = numberFlag(flags.port, 8787);
+  const port = numberFlag(flags.port, vendor === 'ultravox' ? 8788 : 8787);
   const speed = numberFlag(flags.speed, 4);
   const idle = numberFlag(flags['idle-timeout'], 300);
   if (makeBrain === undefined || port === undefined || speed === undefined || idle === undefined) {
@@ -81,19 +84,30 @@ export async function emulate(argv: string[]): Promise<number> {
     );
     return 2;
   }
-  let emulator: Awaited<ReturnType<typeof startOpenAIRealtimeEmulator>>;
+  let emulator: { close(): Promise<void> };
+  let banner: string;
   let brain: Awaited<ReturnType<typeof makeBrain>> | undefined;
   try {
     const clip = typeof flags.wav === 'string' ? readClip(flags.wav) : undefined;
     brain = await makeBrain(clip);
-    emulator = await startOpenAIRealtimeEmulator({
-      host: typeof flags.host === 'string' ? flags.host : undefined,
-      port,
-      brain,
-      apiKey: typeof flags.key === 'string' ? flags.key : undefined,
-      audioSpeed: speed,
-      idleTimeoutMs: idle * 1000,
-    });
+    const host = typeof flags.host === 'string' ? flags.host : undefined;
+    const apiKey = typeof flags.key === 'string' ? flags.key : undefined;
+    if (vendor === 'ultravox') {
+      const ultravox = await startUltravoxEmulator({ host, port, brain, apiKey });
+      emulator = ultravox;
+      banner = `Ultravox emulator on ${ultravox.baseUrl} (Ctrl-C stops)`;
+    } else {
+      const openai = await startOpenAIRealtimeEmulator({
+        host,
+        port,
+        brain,
+        apiKey,
+        audioSpeed: speed,
+        idleTimeoutMs: idle * 1000,
+      });
+      emulator = openai;
+      banner = `OpenAI Realtime emulator on ${openai.url} (Ctrl-C stops)`;
+    }
   } catch (err) {
     const message = err instanceof VoxgateError || err instanceof Error ? err.message : String(err);
     process.stderr.write(`voxgate emulate: ${message}\n`);
@@ -101,7 +115,7 @@ export async function emulate(argv: string[]): Promise<number> {
     return 1;
   }
   const started = brain;
-  process.stdout.write(`OpenAI Realtime emulator on ${emulator.url} (Ctrl-C stops)\n`);
+  process.stdout.write(`${banner}\n`);
   return new Promise<number>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);

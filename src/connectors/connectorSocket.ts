@@ -113,6 +113,14 @@ export class ConnectorSocket {
     return true;
   }
 
+  /** Sends a binary frame (e.g. raw PCM); false (nothing sent) unless open. */
+  sendBinary(data: Uint8Array): boolean {
+    if (this.#state.status !== 'open') return false;
+    this.#state.ws.send(data, { binary: true });
+    this.stats.bytesOut += data.length;
+    return true;
+  }
+
   /** Idempotent. While connecting, open() rejects with VG_ERR_CONNECT_ABORTED; when open, `close` fires now. */
   close(code = 1000, reason = ''): void {
     const state = this.#state;

@@ -48,6 +48,7 @@ export {
 export type { ModuleName } from './modules/index.js';
 export { Modules, requireModule } from './modules/index.js';
 export { OpenAI } from './modules/openai.js';
+export { Ultravox } from './modules/ultravox.js';
 export type { ClearMediaBufferParameters, SendMediaParameters } from './params.js';
 export type {
   WebSocketCloseEvent,

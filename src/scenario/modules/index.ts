@@ -10,8 +10,9 @@
  */
 import { ErrorCodes, UsageError } from '../../errors.js';
 import { OpenAI } from './openai.js';
+import { Ultravox } from './ultravox.js';
 
-const builtinModules = { OpenAI } as const satisfies Record<string, object>;
+const builtinModules = { OpenAI, Ultravox } as const satisfies Record<string, object>;
 
 export type ModuleName = keyof typeof builtinModules;
 
