@@ -69,6 +69,19 @@ export class TypedEmitter<M> {
 
 // ---------------------------------------------------------------------------------------------------------------
 
+/** Connects `client` and resolves to it; a failed connect closes it and rethrows the coded error. */
+export async function connected<C extends { connect(): Promise<void>; close(): void }>(
+  client: C,
+): Promise<C> {
+  try {
+    await client.connect();
+  } catch (err) {
+    client.close();
+    throw err;
+  }
+  return client;
+}
+
 /** How a handler is called; the scenario runtime passes its safe emit (session context, error reporting). */
 export type Deliver = (handler: (event: never) => unknown, event: unknown, eventName: string) => void;
 

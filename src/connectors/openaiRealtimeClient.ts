@@ -10,7 +10,7 @@ import type { Logger } from '../log.js';
 import type { AudioFormat } from '../media/format.js';
 import { ALAW_8K, PCM16_24K, ULAW_8K } from '../media/format.js';
 import type { PlayoutOptions } from '../media/playout.js';
-import { type Deliver, VoiceAIClient } from './base.js';
+import { connected, type Deliver, VoiceAIClient } from './base.js';
 import type { SocketCloseInfo } from './connectorSocket.js';
 import {
   parseServerMessage,
@@ -100,14 +100,7 @@ interface PlayingItem {
 export async function createRealtimeAPIClient(
   parameters: RealtimeAPIClientParameters,
 ): Promise<RealtimeAPIClient> {
-  const client = new RealtimeAPIClient(parameters);
-  try {
-    await client.connect();
-  } catch (err) {
-    client.close();
-    throw err;
-  }
-  return client;
+  return connected(new RealtimeAPIClient(parameters));
 }
 
 export class RealtimeAPIClient extends VoiceAIClient<RealtimeAPIClientEventMap> {

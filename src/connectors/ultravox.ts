@@ -11,7 +11,7 @@ import type { Link } from '../graph/unit.js';
 import type { Logger } from '../log.js';
 import { audioFormat } from '../media/format.js';
 import type { PlayoutOptions } from '../media/playout.js';
-import { type Deliver, VoiceAIClient } from './base.js';
+import { connected, type Deliver, VoiceAIClient } from './base.js';
 import type { SocketCloseInfo } from './connectorSocket.js';
 import { ContinuousUplink } from './continuousUplink.js';
 import type { ConnectorCloseEvent, ConnectorEvent, ConnectorMediaEvent } from './types.js';
@@ -87,14 +87,7 @@ export interface WebSocketAPIClientParameters extends EndpointParameters {
 export async function createWebSocketAPIClient(
   parameters: WebSocketAPIClientParameters,
 ): Promise<WebSocketAPIClient> {
-  const client = new WebSocketAPIClient(parameters);
-  try {
-    await client.connect();
-  } catch (err) {
-    client.close();
-    throw err;
-  }
-  return client;
+  return connected(new WebSocketAPIClient(parameters));
 }
 
 export class WebSocketAPIClient extends VoiceAIClient<WebSocketAPIClientEventMap> {

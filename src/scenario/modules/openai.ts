@@ -18,14 +18,12 @@
  */
 import type { RealtimeAPIClientParameters } from '../../connectors/openaiRealtimeClient.js';
 import {
-  createRealtimeAPIClient as connectClient,
   Events,
   RealtimeAPIClient,
   RealtimeAPIClientType,
   RealtimeAPIEvents,
 } from '../../connectors/openaiRealtimeClient.js';
-import type { ScenarioScope, SessionResource } from '../context.js';
-import { currentScope, invokeHandler } from '../context.js';
+import { connectInSession } from './sessionClient.js';
 
 export type {
   RealtimeAPIClientEventMap,
@@ -43,37 +41,8 @@ export type {
  * Connects to the OpenAI Realtime API and resolves to a media-unit client; rejects with a coded error
  * (VG_ERR_CONNECT_FAILED, _TIMEOUT, VG_ERR_UPSTREAM_HTTP, VG_ERR_BAD_ARGUMENT).
  */
-async function createRealtimeAPIClient(parameters: RealtimeAPIClientParameters): Promise<RealtimeAPIClient> {
-  const scope = currentScope();
-  if (scope === undefined) return connectClient(parameters);
-  let client: RealtimeAPIClient | undefined;
-  const resource: SessionResource = { closeForSession: () => client?.close() };
-  const userClose = parameters.onWebSocketClose;
-  client = await connectClient({
-    connectTimeoutMs: scope.limits.connectTimeoutMs,
-    playout: { leadFrames: scope.limits.leadFrames, maxBufferedMs: scope.limits.maxBufferedMs },
-    log: scope.log,
-    ...parameters,
-    deliver: sessionDeliver(scope),
-    onWebSocketClose: (event) => {
-      scope.untrack(resource);
-      // Already inside the session's safe emit (see sessionDeliver).
-      userClose?.call(event.client, event);
-    },
-  });
-  try {
-    scope.track(resource); // throws when the session ended while connecting
-  } catch (err) {
-    client.close();
-    throw err;
-  }
-  return client;
-}
-
-/** Handlers run through the session's safe emit, with the client as `this`. */
-function sessionDeliver(scope: ScenarioScope): RealtimeAPIClientParameters['deliver'] {
-  return (handler, event, name) =>
-    invokeHandler(scope, handler, (event as { client?: unknown }).client, event, name);
+function createRealtimeAPIClient(parameters: RealtimeAPIClientParameters): Promise<RealtimeAPIClient> {
+  return connectInSession(parameters, (p) => new RealtimeAPIClient(p));
 }
 
 /** The `OpenAI` module object. */

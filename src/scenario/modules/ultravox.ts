@@ -17,15 +17,13 @@
  * ```
  */
 import {
-  createWebSocketAPIClient as connectClient,
   Events,
   HTTPEndpoint,
   WebSocketAPIClient,
   type WebSocketAPIClientParameters,
   WebSocketAPIEvents,
 } from '../../connectors/ultravox.js';
-import type { ScenarioScope, SessionResource } from '../context.js';
-import { currentScope, invokeHandler } from '../context.js';
+import { connectInSession } from './sessionClient.js';
 
 export type {
   WebSocketAPIClientEventMap,
@@ -38,39 +36,8 @@ export type {
  * resolves to a media-unit client; rejects with a coded error (VG_ERR_BAD_ARGUMENT, VG_ERR_UPSTREAM_HTTP,
  * VG_ERR_UPSTREAM_PROTOCOL, VG_ERR_CONNECT_FAILED, _TIMEOUT, _ABORTED).
  */
-async function createWebSocketAPIClient(
-  parameters: WebSocketAPIClientParameters,
-): Promise<WebSocketAPIClient> {
-  const scope = currentScope();
-  if (scope === undefined) return connectClient(parameters);
-  const userClose = parameters?.onWebSocketClose;
-  const client: WebSocketAPIClient = new WebSocketAPIClient({
-    connectTimeoutMs: scope.limits.connectTimeoutMs,
-    playout: { leadFrames: scope.limits.leadFrames, maxBufferedMs: scope.limits.maxBufferedMs },
-    log: scope.log,
-    ...parameters,
-    deliver: sessionDeliver(scope),
-    onWebSocketClose: (event) => {
-      scope.untrack(resource);
-      userClose?.call(event.client, event);
-    },
-  });
-  const resource: SessionResource = { closeForSession: () => client.close() };
-  scope.track(resource);
-  try {
-    await client.connect();
-  } catch (err) {
-    scope.untrack(resource);
-    client.close();
-    throw err;
-  }
-  return client;
-}
-
-/** Handlers run through the session's safe emit, with the client as `this`. */
-function sessionDeliver(scope: ScenarioScope): WebSocketAPIClientParameters['deliver'] {
-  return (handler, event, name) =>
-    invokeHandler(scope, handler, (event as { client?: unknown }).client, event, name);
+function createWebSocketAPIClient(parameters: WebSocketAPIClientParameters): Promise<WebSocketAPIClient> {
+  return connectInSession(parameters, (p) => new WebSocketAPIClient(p));
 }
 
 /** The `Ultravox` module object. */
