@@ -113,7 +113,10 @@ export type BrainPart =
       /** Defaults to a fresh `call_…` id. */
       readonly callId?: string;
     }
-  /** End the call after this answer (Ultravox `hangUp`; OpenAI Realtime has no equivalent and ignores it). */
+  /**
+   * End the call after this answer (Ultravox hangs up; OpenAI Realtime, which has no end-of-call event, calls the
+   * session's `end_call` tool when it offers one, else drops it).
+   */
   | { readonly type: 'hangup'; readonly reason?: string };
 
 /** One emulated session's brain, with whatever per-call state it needs. */

@@ -9,13 +9,17 @@ import {
   Framer,
   initMedia,
   parseWav,
+  pcm16View,
+  ulawDecode,
   wavFile,
 } from '../media/index.js';
 
 const USAGE = `Usage: voxgate call --in speech.wav [options]
 
 Places a call through a voxgate server's API, streams the WAV in real time, records the reply and prints the
-call's transcripts and status as they arrive. Hangs up at the end of the input plus a grace time.
+call's transcripts and status as they arrive. Like a phone line, it sends silence when not talking. It lets the
+agent finish its greeting before talking, and hangs up once the input has ended and the agent has had its say
+(no reply pending, quiet for the grace time), or when the call ends.
 
 Options:
   --in FILE          WAV to send (PCM16, mu-law or A-law, any supported rate; converted as needed)
@@ -25,7 +29,9 @@ Options:
   --format F         pcm_s16le (default) or mulaw
   --rate N           sample rate on the wire (default 16000 for pcm_s16le, 8000 for mulaw)
   --assistant ID     assistantId to ask for
-  --grace MS         wait after the input ends before hanging up (default 2000)
+  --grace MS         after the input ends, hang up once the agent has been quiet this long (default 2000)
+  --greeting-wait MS wait this long for the agent to start a greeting, then for it to end, before talking
+                     (default 1500; 0 talks at once)
   -h, --help         show this help
 `;
 
@@ -38,6 +44,7 @@ interface CallOptions {
   rate: number;
   assistantId: string | undefined;
   graceMs: number;
+  greetingWaitMs: number;
 }
 
 const FRAME_MS = 20;
@@ -76,6 +83,7 @@ function parseOptions(argv: string[]): CallOptions {
       rate: { type: 'string' },
       assistant: { type: 'string' },
       grace: { type: 'string' },
+      'greeting-wait': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -88,6 +96,9 @@ function parseOptions(argv: string[]): CallOptions {
   const graceMs = values.grace === undefined ? 2000 : Number(values.grace);
   if (!Number.isInteger(graceMs) || graceMs < 0)
     throw new Error('--grace must be a whole number of milliseconds');
+  const greetingWaitMs = values['greeting-wait'] === undefined ? 1500 : Number(values['greeting-wait']);
+  if (!Number.isInteger(greetingWaitMs) || greetingWaitMs < 0)
+    throw new Error('--greeting-wait must be a whole number of milliseconds');
   const server = (values.server ?? process.env.VOXGATE_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
   return {
     input: values.in,
@@ -98,6 +109,7 @@ function parseOptions(argv: string[]): CallOptions {
     rate,
     assistantId: values.assistant,
     graceMs,
+    greetingWaitMs,
   };
 }
 
@@ -163,7 +175,7 @@ async function run(o: CallOptions): Promise<number> {
   const { id, url } = await createCall(o);
   const seconds = (frames.length * FRAME_MS) / 1000;
   print(`call ${id}: sending ${seconds.toFixed(1)} s of ${o.format} at ${o.rate} Hz`);
-  const result = await new CallSocket(url, frames, o).done;
+  const result = await new CallSocket(url, frames, format, o).done;
   const bps = bytesPerSample(format.encoding);
   const audio = Buffer.concat(result.audio);
   const whole = audio.subarray(0, audio.length - (audio.length % bps));
@@ -181,26 +193,53 @@ interface CallResult {
   endedReason: string;
 }
 
+/** Longest wait for the agent's greeting to end before talking anyway. */
+const GREETING_MAX_MS = 30_000;
+/** Longest wait, after the input, for the agent to finish (a reply that never ends). */
+const REPLY_MAX_MS = 60_000;
+/** A received frame whose peak is above this (of 32767) is the agent talking. */
+const VOICE_PEAK = 300;
+
+type Phase = 'waiting' | 'greeting' | 'talking' | 'after';
+
 /**
- * One call on its socket: waits for the call to be answered (`status-update: in-progress`; a server that never
- * says so gets the audio a second after the socket opens), streams the frames in real time, hangs up after the
- * grace time, and records what comes back. Ctrl+C hangs up early.
+ * One call on its socket. Once the call is answered (`status-update: in-progress`; a server that never says so
+ * gets the audio a second after the socket opens) it sends a frame every 20 ms, like a phone line: silence while
+ * the agent greets (`--greeting-wait`), the input in real time, then silence until it hangs up. It hangs up when
+ * the input is done, no reply is pending (the server said the user stopped and the assistant has not started
+ * since), the assistant is not speaking and nothing audible came for the grace time. It records what comes back.
+ * Ctrl+C hangs up early.
  */
 class CallSocket {
   readonly done: Promise<CallResult>;
   readonly #ws: WebSocket;
   readonly #frames: Uint8Array[];
-  readonly #graceMs: number;
+  readonly #silence: Uint8Array;
+  readonly #decode: (frame: Uint8Array) => Int16Array;
+  readonly #o: CallOptions;
   readonly #audio: Buffer[] = [];
   #endedReason: string | undefined;
   #timer: NodeJS.Timeout | null = null;
-  #started = false;
+  #phase: Phase | null = null;
   #t0 = 0;
+  /** Line frames sent since the start (input or silence). */
+  #sent = 0;
+  /** Input frames sent. */
   #next = 0;
+  #phaseAt = 0;
+  #assistantSpeaking = false;
+  #replyPending = false;
+  #lastVoiceAt = 0;
 
-  constructor(url: string, frames: Uint8Array[], o: CallOptions) {
+  constructor(url: string, frames: Uint8Array[], format: AudioFormat, o: CallOptions) {
     this.#frames = frames;
-    this.#graceMs = o.graceMs;
+    this.#o = o;
+    const bytes = (format.sampleRate * FRAME_MS * bytesPerSample(format.encoding)) / 1000;
+    this.#silence = new Uint8Array(bytes).fill(format.encoding === 'ulaw' ? 0xff : 0);
+    this.#decode =
+      format.encoding === 'ulaw'
+        ? (f) => ulawDecode(f)
+        : (f) => pcm16View(f.length % 2 === 0 ? f : f.subarray(0, f.length - 1));
     this.#ws = new WebSocket(
       url,
       o.key === undefined ? {} : { headers: { authorization: `Bearer ${o.key}` } },
@@ -223,25 +262,58 @@ class CallSocket {
   }
 
   #start = (): void => {
-    if (this.#started) return;
-    this.#started = true;
+    if (this.#phase !== null) return;
     this.#t0 = performance.now();
+    this.#setPhase(this.#o.greetingWaitMs > 0 ? 'waiting' : 'talking');
     this.#pump();
   };
 
-  /** Sends every frame that is due by now, then sleeps until the next one. */
+  #setPhase(phase: Phase): void {
+    this.#phase = phase;
+    this.#phaseAt = performance.now();
+  }
+
+  /** Sends every frame that is due by now (input or silence), then sleeps until the next one. */
   #pump = (): void => {
     const ws = this.#ws;
     if (ws.readyState !== WebSocket.OPEN) return;
-    const frames = this.#frames;
-    const due = Math.min(frames.length, Math.floor((performance.now() - this.#t0) / FRAME_MS) + 1);
-    while (this.#next < due) ws.send(frames[this.#next++]!);
-    if (this.#next < frames.length)
-      this.#schedule(this.#pump, this.#t0 + this.#next * FRAME_MS - performance.now());
-    else this.#schedule(this.#hangUp, this.#graceMs);
+    const due = Math.floor((performance.now() - this.#t0) / FRAME_MS) + 1;
+    while (this.#sent < due) {
+      this.#advance();
+      if (this.#phase === null) return; // hung up
+      const talking = this.#phase === 'talking';
+      ws.send(talking ? this.#frames[this.#next++]! : this.#silence);
+      this.#sent++;
+      if (talking && this.#next >= this.#frames.length) this.#setPhase('after');
+    }
+    this.#schedule(this.#pump, this.#t0 + this.#sent * FRAME_MS - performance.now());
   };
 
+  /** Moves on when it is time: greeting heard → talk; input done and the agent done → hang up. */
+  #advance(): void {
+    const now = performance.now();
+    const inPhase = now - this.#phaseAt;
+    switch (this.#phase) {
+      case 'waiting':
+        if (this.#assistantSpeaking) this.#setPhase('greeting');
+        else if (inPhase >= this.#o.greetingWaitMs) this.#setPhase('talking');
+        break;
+      case 'greeting':
+        if (!this.#assistantSpeaking || inPhase >= GREETING_MAX_MS) this.#setPhase('talking');
+        break;
+      case 'after': {
+        const quiet =
+          !this.#replyPending && !this.#assistantSpeaking && now - this.#lastVoiceAt >= this.#o.graceMs;
+        if ((inPhase >= this.#o.graceMs && quiet) || inPhase >= REPLY_MAX_MS) this.#hangUp();
+        break;
+      }
+      default:
+    }
+    if (this.#phase === 'talking' && this.#frames.length === 0) this.#setPhase('after');
+  }
+
   #hangUp = (): void => {
+    this.#phase = null;
     if (this.#ws.readyState !== WebSocket.OPEN) return;
     this.#ws.send(JSON.stringify({ type: 'end-call' }));
     this.#ws.close(1000);
@@ -249,13 +321,24 @@ class CallSocket {
 
   #onMessage = (data: Buffer, isBinary: boolean): void => {
     if (isBinary) {
-      this.#audio.push(Buffer.from(data));
+      const frame = Buffer.from(data);
+      this.#audio.push(frame);
+      if (peak(this.#decode(frame)) > VOICE_PEAK) this.#lastVoiceAt = performance.now();
       return;
     }
     const message = parseMessage(data.toString('utf8'));
     if (message === null) return;
     if (message.type === 'status-update' && message.status === 'in-progress') this.#start();
     if (message.type === 'end-of-call-report') this.#endedReason = String(message.endedReason ?? '');
+    if (message.type === 'speech-update') {
+      const started = message.status === 'started';
+      if (message.role === 'assistant') {
+        this.#assistantSpeaking = started;
+        if (started) this.#replyPending = false;
+        this.#lastVoiceAt = performance.now();
+      } else if (message.role === 'user' && !started) this.#replyPending = true;
+    }
+    if (message.type === 'hang') this.#replyPending = false;
     const line = describe(message);
     if (line !== null) print(line);
   };
@@ -277,10 +360,20 @@ class CallSocket {
   }
 
   #cleanUp(): void {
+    this.#phase = null;
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     process.off('SIGINT', this.#onSigint);
   }
+}
+
+function peak(pcm: Int16Array): number {
+  let max = 0;
+  for (let i = 0; i < pcm.length; i++) {
+    const v = Math.abs(pcm[i]!);
+    if (v > max) max = v;
+  }
+  return max;
 }
 
 function parseMessage(text: string): Record<string, unknown> | null {

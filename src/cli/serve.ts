@@ -15,11 +15,18 @@ Options (flag, environment variable):
   --host H           VOXGATE_HOST         address to bind (default 127.0.0.1)
   --key K            VOXGATE_API_KEY      API key clients send as "Authorization: Bearer K"
   --scenario S       VOXGATE_SCENARIO     scenario file, or a built-in name: default, echo (default: default)
+  --agent A          VOXGATE_AGENT        who answers in the default scenario: local, openai, ultravox,
+                                          ultravox-local, echo (default: openai with OPENAI_API_KEY, ultravox
+                                          with ULTRAVOX_API_KEY, else local: the local agent, no key, no network)
   --public-url U     VOXGATE_PUBLIC_URL   base URL clients use (behind a proxy); call URLs are built from it
   --max-calls N      VOXGATE_MAX_CALLS    calls at once (default 100)
   --config FILE      VOXGATE_CONFIG       JSON config file (every setting; see docs/api.md)
   --insecure         VOXGATE_INSECURE=1   allow a non-loopback --host without an API key
   -h, --help                              show this help
+
+Provider settings (environment; keys are never printed or logged):
+  OPENAI_API_KEY, OPENAI_BASE_URL (default https://api.openai.com/), OPENAI_MODEL
+  ULTRAVOX_API_KEY, ULTRAVOX_BASE_URL
 
 Precedence: flags, then environment, then the config file, then defaults.
 `;
@@ -36,6 +43,7 @@ export async function serve(argv: string[]): Promise<number> {
         host: { type: 'string' },
         key: { type: 'string' },
         scenario: { type: 'string' },
+        agent: { type: 'string' },
         'public-url': { type: 'string' },
         'max-calls': { type: 'string' },
         config: { type: 'string' },
@@ -109,11 +117,15 @@ function banner(url: string, server: ReturnType<typeof createServer>): string {
     config.apiKey === undefined
       ? `none: anyone who can reach ${config.host} can place calls${isLoopback(config.host) ? ' (loopback only)' : ''}`
       : 'API key required (Authorization: Bearer <key>)';
+  const agent = server.agent;
+  const recognition = agent?.describeRecognition();
   return [
     `voxgate listening on ${url}`,
-    `  scenario: ${server.describeScenario()}`,
-    `  auth:     ${auth}`,
-    `  API:      POST ${url}/call (Vapi's WebSocket transport; see docs/api.md), GET ${url}/metrics`,
+    `  scenario:    ${server.describeScenario()}`,
+    ...(agent === null ? [] : [`  agent:       ${agent.describe()}`]),
+    ...(recognition === undefined ? [] : [`  recognition: ${recognition}`]),
+    `  auth:        ${auth}`,
+    `  API:         POST ${url}/call (Vapi's WebSocket transport; see docs/api.md), GET ${url}/metrics`,
     '',
     'Place a test call from another terminal:',
     `  npx voxgate call --server ${url}${keyFlag} --in ${shownAsset} --out reply.wav`,

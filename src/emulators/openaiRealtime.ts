@@ -56,6 +56,8 @@ export interface OpenAIRealtimeEmulatorOptions {
    * throw; it cannot change what the emulator does.
    */
   readonly onClientEvent?: (sessionId: string, event: OpenAIClientEvent) => void;
+  /** Tap for tests and tools: called with every server event as it is sent. Must not throw. */
+  readonly onServerEvent?: (sessionId: string, event: Readonly<Record<string, unknown>>) => void;
 }
 
 /** A validated client event, as the tap sees it. */
@@ -137,6 +139,7 @@ export async function startOpenAIRealtimeEmulator(
             pacing: { chunkMs: o.audioChunkMs, speed: o.audioSpeed },
             log,
             ...(options.onClientEvent === undefined ? {} : { onClientEvent: options.onClientEvent }),
+            ...(options.onServerEvent === undefined ? {} : { onServerEvent: options.onServerEvent }),
           });
         },
       },

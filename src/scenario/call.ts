@@ -82,6 +82,8 @@ export interface CallInit {
   destination: string;
   customData: string | undefined;
   headers: Record<string, string>;
+  /** Where `sendMessage` delivers (the transport's `sendMessage`, or the server's shaping of it). */
+  sendMessage: (message: Record<string, unknown>) => void;
 }
 
 export class Call extends MediaUnit {
@@ -165,6 +167,21 @@ export class Call extends MediaUnit {
   /** Declines an unanswered call. voxgate's transports have no reject code, so this ends the call like hangup(). */
   reject(_code?: number, _extraHeaders?: Record<string, string>): void {
     this.#transport.close('assistant-ended-call');
+  }
+
+  /**
+   * Sends a message to the caller (VoxEngine's `Call.sendMessage`). On voxgate's WebSocket transport, text that
+   * is a JSON object goes as that object, e.g. a Vapi client message
+   * `{"type":"transcript","role":"assistant","transcriptType":"final","transcript":"Hello!"}`; any other text
+   * goes as `{"type":"message","text":…}`. Ignored unless the call is connected.
+   */
+  sendMessage(text: string): void {
+    if (this.#state !== 'CONNECTED') {
+      this.#scope.log.debug({ code: ErrorCodes.INVALID_STATE, state: this.#state }, 'sendMessage ignored');
+      return;
+    }
+    const message = typeof text === 'string' ? jsonMessage(text) : null;
+    this.#init.sendMessage(message ?? { type: 'message', text: String(text) });
   }
 
   /** Sends this call's audio to `unit`. `parameters` matter only when `unit` is a WebSocket. */
@@ -262,5 +279,18 @@ export class Call extends MediaUnit {
 
   #emit<K extends keyof CallEventMap & string>(event: K, payload: CallEventMap[K]): void {
     this.#listeners.emit(this.#scope, event, payload, this);
+  }
+}
+
+/** `text` as a message object when it is JSON for an object. */
+function jsonMessage(text: string): Record<string, unknown> | null {
+  if (!text.trimStart().startsWith('{')) return null;
+  try {
+    const value = JSON.parse(text) as unknown;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null;
+  } catch {
+    return null;
   }
 }

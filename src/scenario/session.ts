@@ -40,7 +40,12 @@ export interface SessionOptions {
   /** HTTP base URL of this session: the server routes WebSocket upgrades below it to `acceptWebSocket`. */
   accessUrl?: string;
   /** Values for `VoxEngine.getSecretValue(name)`. */
-  secrets?: Record<string, string>;
+  secrets?: Readonly<Record<string, string>>;
+  /**
+   * Where the scenario's `call.sendMessage(text)` goes, as a JSON object (the server shapes and records Vapi
+   * client messages there). Default: `transport.sendMessage`.
+   */
+  sendMessage?: (message: Record<string, unknown>) => void;
   logger?: Logger;
   limits?: Partial<ScenarioLimits>;
 }
@@ -106,6 +111,7 @@ export class Session extends EventEmitter<SessionEvents> implements ScenarioScop
         destination: options.destination ?? '',
         customData: this.#customData,
         headers: xHeaders(options.headers),
+        sendMessage: options.sendMessage ?? ((m) => options.transport.sendMessage(m)),
       },
       this.#callEnded,
     );

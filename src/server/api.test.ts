@@ -160,7 +160,8 @@ describe('call routes', () => {
 
   test('GET /healthz and GET /metrics (Prometheus text)', async () => {
     const health = await request('GET', `${server.url}/healthz`);
-    assert.deepEqual(health.json, { status: 'ok' });
+    // The configured agent (the local one by default; not started here: the echo scenario does not use it).
+    assert.deepEqual(health.json, { status: 'ok', agent: 'local' });
     const metrics = await request('GET', `${server.url}/metrics`);
     assert.equal(metrics.status, 200);
     assert.match(String(metrics.headers['content-type']), /^text\/plain; version=0\.0\.4/);

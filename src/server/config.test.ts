@@ -93,3 +93,55 @@ describe('server config', () => {
     );
   });
 });
+
+describe('agent selection', () => {
+  const SECRET = 'sk-never-print-this-0123456789';
+
+  test('default: openai with an OpenAI key, else ultravox with an Ultravox key, else local', () => {
+    assert.equal(resolveServerConfig({ env: {} }).agent, 'local');
+    const openai = resolveServerConfig({ env: { OPENAI_API_KEY: SECRET, ULTRAVOX_API_KEY: SECRET } });
+    assert.equal(openai.agent, 'openai');
+    assert.equal(openai.openai.apiKey, SECRET);
+    assert.equal(openai.openai.baseUrl, 'https://api.openai.com/');
+    assert.equal(resolveServerConfig({ env: { ULTRAVOX_API_KEY: SECRET } }).agent, 'ultravox');
+  });
+
+  test('--agent beats VOXGATE_AGENT beats the keys; provider settings come from the environment', () => {
+    const env = {
+      VOXGATE_AGENT: 'echo',
+      OPENAI_API_KEY: SECRET,
+      OPENAI_BASE_URL: 'http://127.0.0.1:9999/',
+      OPENAI_MODEL: 'gpt-realtime-mini',
+      ULTRAVOX_BASE_URL: 'http://127.0.0.1:9998',
+    };
+    const fromEnv = resolveServerConfig({ env });
+    assert.equal(fromEnv.agent, 'echo');
+    assert.deepEqual(fromEnv.openai, {
+      apiKey: SECRET,
+      baseUrl: 'http://127.0.0.1:9999/',
+      model: 'gpt-realtime-mini',
+    });
+    assert.equal(fromEnv.ultravox.baseUrl, 'http://127.0.0.1:9998');
+    assert.equal(resolveServerConfig({ env, flags: { agent: 'local' } }).agent, 'local');
+  });
+
+  test('an unknown agent, or a cloud agent without its key, stops the start; keys never appear', () => {
+    const unknown = configError(() => resolveServerConfig({ flags: { agent: 'gpt' } }));
+    assert.match(
+      unknown.message,
+      /agent: must be one of local, openai, ultravox, ultravox-local, echo \(from --agent\)/,
+    );
+    const openai = configError(() => resolveServerConfig({ env: { VOXGATE_AGENT: 'openai' } }));
+    assert.match(
+      openai.message,
+      /agent 'openai' \(from VOXGATE_AGENT\) needs an OpenAI API key: set OPENAI_API_KEY/,
+    );
+    const ultravox = configError(() => resolveServerConfig({ flags: { agent: 'ultravox' } }));
+    assert.match(ultravox.message, /needs an Ultravox API key: set ULTRAVOX_API_KEY/);
+    const badUrl = configError(() =>
+      resolveServerConfig({ env: { OPENAI_API_KEY: SECRET, OPENAI_BASE_URL: 'ftp://x' } }),
+    );
+    assert.match(badUrl.message, /openai\.baseUrl: .*\(from OPENAI_BASE_URL\)/);
+    for (const err of [unknown, openai, ultravox, badUrl]) assert.ok(!err.message.includes(SECRET));
+  });
+});

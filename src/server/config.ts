@@ -61,6 +61,28 @@ export const assistantSchema = z.object({
   scenario: z.string().min(1),
 });
 
+/** What answers calls that run the default scenario (docs/api.md, "Agents"). */
+export const AGENTS = ['local', 'openai', 'ultravox', 'ultravox-local', 'echo'] as const;
+export type AgentName = (typeof AGENTS)[number];
+
+const httpUrl = z.url({ protocol: /^(https?|wss?)$/, error: 'must be an http(s):// or ws(s):// URL' });
+
+export const openaiSchema = z.object({
+  /** `OPENAI_API_KEY`. Never printed or logged. */
+  apiKey: z.string().min(1).optional(),
+  /** `OPENAI_BASE_URL`: where the Realtime API is. */
+  baseUrl: httpUrl.default('https://api.openai.com/'),
+  /** `OPENAI_MODEL`: the Realtime model; the client's default (`gpt-realtime`) when unset. */
+  model: z.string().min(1).optional(),
+});
+
+export const ultravoxSchema = z.object({
+  /** `ULTRAVOX_API_KEY`. Never printed or logged. */
+  apiKey: z.string().min(1).optional(),
+  /** `ULTRAVOX_BASE_URL`: the Ultravox REST API; the connector's default when unset. */
+  baseUrl: httpUrl.optional(),
+});
+
 export const serverConfigSchema = z.object({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.number().int().min(0).max(65535).default(8080),
@@ -76,11 +98,20 @@ export const serverConfigSchema = z.object({
   scenario: z.string().min(1).default('default'),
   /** `assistantId` → what that assistant runs. An unknown `assistantId` runs the default scenario. */
   assistants: z.record(z.string(), assistantSchema).default({}),
+  /**
+   * The agent behind the `default` scenario: `local` (the local agent through an in-process OpenAI Realtime
+   * server), `openai`, `ultravox`, `ultravox-local`, or `echo`. Unset: `openai` when an OpenAI key is set, else
+   * `ultravox` when an Ultravox key is, else `local`.
+   */
+  agent: z.enum(AGENTS, { error: `must be one of ${AGENTS.join(', ')}` }).optional(),
+  openai: openaiSchema.default(openaiSchema.parse({})),
+  ultravox: ultravoxSchema.default(ultravoxSchema.parse({})),
   limits: limitsSchema.default(limitsSchema.parse({})),
   timeouts: timeoutsSchema.default(timeoutsSchema.parse({})),
 });
 
-export type ServerConfig = z.infer<typeof serverConfigSchema>;
+/** The parsed configuration; `agent` is always settled (see {@link defaultAgent}). */
+export type ServerConfig = z.infer<typeof serverConfigSchema> & { agent: AgentName };
 /** What `createServer` accepts: every field optional, defaults filled in. */
 export type ServerConfigInput = z.input<typeof serverConfigSchema>;
 
@@ -97,7 +128,8 @@ export function parseServerConfig(input: unknown, sources: Map<string, string> =
       details: { fields: result.error.issues.map((i) => i.path.join('.')) },
     });
   }
-  const config = result.data;
+  const config: ServerConfig = { ...result.data, agent: result.data.agent ?? defaultAgent(result.data) };
+  checkAgent(config, sources);
   if (!isLoopback(config.host) && config.apiKey === undefined && !config.insecure) {
     throw new ConfigError(
       `refusing to listen on ${config.host} without an API key: anyone who can reach it could place calls.\n` +
@@ -105,6 +137,36 @@ export function parseServerConfig(input: unknown, sources: Map<string, string> =
     );
   }
   return config;
+}
+
+/** With no agent configured: OpenAI when its key is set, else Ultravox when its key is, else the local agent. */
+export function defaultAgent(config: {
+  openai: { apiKey?: string | undefined };
+  ultravox: { apiKey?: string | undefined };
+}): AgentName {
+  if (config.openai.apiKey !== undefined) return 'openai';
+  if (config.ultravox.apiKey !== undefined) return 'ultravox';
+  return 'local';
+}
+
+/** A cloud agent needs its key. The messages name the variable, never a value. */
+function checkAgent(config: ServerConfig, sources: Map<string, string>): void {
+  const from = sources.get('agent');
+  const chosen = `agent '${config.agent}'${from === undefined ? '' : ` (from ${from})`}`;
+  if (config.agent === 'openai' && config.openai.apiKey === undefined) {
+    throw new ConfigError(
+      `${chosen} needs an OpenAI API key: set OPENAI_API_KEY (or openai.apiKey in the config file), ` +
+        'or pick another agent (--agent local runs the local agent, no key needed).',
+      { details: { fields: ['openai.apiKey'] } },
+    );
+  }
+  if (config.agent === 'ultravox' && config.ultravox.apiKey === undefined) {
+    throw new ConfigError(
+      `${chosen} needs an Ultravox API key: set ULTRAVOX_API_KEY (or ultravox.apiKey in the config file), ` +
+        'or pick another agent (--agent local runs the local agent, no key needed).',
+      { details: { fields: ['ultravox.apiKey'] } },
+    );
+  }
 }
 
 export function isLoopback(host: string): boolean {
@@ -127,6 +189,12 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'insecure', env: 'VOXGATE_INSECURE', flag: 'insecure', kind: 'bool' },
   { path: 'publicUrl', env: 'VOXGATE_PUBLIC_URL', flag: 'public-url', kind: 'string' },
   { path: 'scenario', env: 'VOXGATE_SCENARIO', flag: 'scenario', kind: 'string' },
+  { path: 'agent', env: 'VOXGATE_AGENT', flag: 'agent', kind: 'string' },
+  { path: 'openai.apiKey', env: 'OPENAI_API_KEY', kind: 'string' },
+  { path: 'openai.baseUrl', env: 'OPENAI_BASE_URL', kind: 'string' },
+  { path: 'openai.model', env: 'OPENAI_MODEL', kind: 'string' },
+  { path: 'ultravox.apiKey', env: 'ULTRAVOX_API_KEY', kind: 'string' },
+  { path: 'ultravox.baseUrl', env: 'ULTRAVOX_BASE_URL', kind: 'string' },
   { path: 'limits.maxCalls', env: 'VOXGATE_MAX_CALLS', flag: 'max-calls', kind: 'int' },
   { path: 'timeouts.tokenTtlMs', env: 'VOXGATE_TOKEN_TTL_MS', kind: 'int' },
   { path: 'timeouts.idleMs', env: 'VOXGATE_IDLE_TIMEOUT_MS', kind: 'int' },

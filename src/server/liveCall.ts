@@ -176,6 +176,43 @@ export class LiveCall {
     this.#transport?.emit('control', message);
   }
 
+  /**
+   * A message the scenario sent its caller (`call.sendMessage`). Vapi's client messages are built here, so they
+   * have exactly the server's shapes: `transcript` (`role`, `transcriptType`, `transcript`), `speech-update`
+   * (`role`, `status`; the turn is counted here) and `user-interrupted` (the interrupted turn is filled in), each
+   * with its timestamp; a malformed one is dropped with a warning. `status-update` and `end-of-call-report` are
+   * the server's own and are dropped. Anything else goes as it is.
+   */
+  scenarioMessage(message: Record<string, unknown>): void {
+    if (this.#state !== 'connected') return;
+    const { type, role } = message;
+    switch (type) {
+      case 'transcript': {
+        const kind = message.transcriptType;
+        const text = message.transcript;
+        if (!isRole(role) || typeof text !== 'string' || (kind !== 'final' && kind !== 'partial')) break;
+        this.messages.transcript(role, text, kind === 'final');
+        return;
+      }
+      case 'speech-update': {
+        const status = message.status;
+        if (!isRole(role) || (status !== 'started' && status !== 'stopped')) break;
+        this.messages.speechUpdate(role, status);
+        return;
+      }
+      case 'user-interrupted':
+        this.messages.userInterrupted();
+        return;
+      case 'status-update':
+      case 'end-of-call-report':
+        break;
+      default:
+        this.messages.raw(message);
+        return;
+    }
+    this.log.warn({ type: String(type) }, 'scenario message dropped: not a valid client message');
+  }
+
   /** Ends the call: final messages to the caller, socket closed, session terminated, timers cleared. Idempotent. */
   end(reason: CallEndReason): void {
     if (this.#state === 'ended') return;
@@ -367,4 +404,8 @@ export class LiveCall {
   #storeFailed = (err: unknown): void => {
     this.log.error({ err }, 'call registry update failed');
   };
+}
+
+function isRole(value: unknown): value is 'user' | 'assistant' {
+  return value === 'user' || value === 'assistant';
 }

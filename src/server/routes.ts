@@ -26,6 +26,8 @@ export interface RouteDeps {
   addCall: (record: CallRecord, request: ReturnType<typeof parseCreateCall>, publicBase: string) => LiveCall;
   /** The scenario an `assistantId` selects (the default one when it names no configured assistant). */
   scenarioFor: (assistantId: string | undefined) => string;
+  /** What `/healthz` says besides its status (the agent, recognition). */
+  health: () => Record<string, unknown>;
 }
 
 const LIST_DEFAULT = 100;
@@ -141,7 +143,10 @@ async function controlCall({ req, res, params }: RequestContext, deps: RouteDeps
 }
 
 function health({ res }: RequestContext, deps: RouteDeps): void {
-  sendJson(res, deps.closing() ? 503 : 200, { status: deps.closing() ? 'shutting-down' : 'ok' });
+  sendJson(res, deps.closing() ? 503 : 200, {
+    status: deps.closing() ? 'shutting-down' : 'ok',
+    ...deps.health(),
+  });
 }
 
 function notFound(id: string) {

@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { type LoadedScenario, loadScenario, startSession } from '../scenario/runtime.js';
-import type { ServerConfig } from './config.js';
-import type { SessionStarter } from './liveCall.js';
+import type { AgentName, ServerConfig } from './config.js';
+import type { LiveCall, SessionStarter } from './liveCall.js';
 
 /**
  * Which scenario a call runs, and starting it. Scenarios are named by a file path or a built-in name; all of
@@ -15,37 +15,66 @@ import type { SessionStarter } from './liveCall.js';
 const BUILTINS: Record<string, { file: string; description: string }> = {
   default: {
     file: 'default.ts',
-    description: 'default (for now an echo: callers hear their own audio back; the agent bridge comes later)',
+    description: 'default (the configured agent greets callers, answers and calls tools)',
   },
   echo: { file: 'echo.ts', description: 'echo (callers hear their own audio back)' },
 };
 
+/** The file behind the `default` built-in, by agent: the echo agent is the echo scenario. */
+const DEFAULT_FOR_AGENT: Record<AgentName, string> = {
+  local: 'default.ts',
+  openai: 'default.ts',
+  ultravox: 'ultravox-agent.ts',
+  'ultravox-local': 'ultravox-agent.ts',
+  echo: 'echo.ts',
+};
+
 export const BUILTIN_SCENARIOS = Object.keys(BUILTINS);
 
-/** The file a scenario name stands for. */
-export function scenarioPath(name: string): string {
+/** The file a scenario name stands for; `default` depends on the agent. */
+export function scenarioPath(name: string, agent: AgentName = 'local'): string {
   const builtin = BUILTINS[name];
-  if (builtin !== undefined)
-    return fileURLToPath(new URL(`../../scenarios/${builtin.file}`, import.meta.url));
+  if (builtin !== undefined) {
+    const file = name === 'default' ? DEFAULT_FOR_AGENT[agent] : builtin.file;
+    return fileURLToPath(new URL(`../../scenarios/${file}`, import.meta.url));
+  }
   return resolve(name);
 }
+
+/** Whether a configured scenario may use the agent (everything but the echo built-in, or `default` as echo). */
+export function usesAgent(name: string, agent: AgentName): boolean {
+  if (name === 'echo') return false;
+  return !(name === 'default' && agent === 'echo');
+}
+
+/** How the scenario's `call.sendMessage` reaches the caller (the server shapes Vapi messages). */
+export type ScenarioMessageSink = (call: LiveCall, message: Record<string, unknown>) => void;
 
 export class ScenarioHost {
   readonly #config: ServerConfig;
   readonly #loaded = new Map<string, LoadedScenario>();
+  /** `VoxEngine.getSecretValue` values: the agent's (set once it has started). */
+  #secrets: Readonly<Record<string, string>> = {};
 
   constructor(config: ServerConfig, _logger: Logger) {
     this.#config = config;
   }
 
+  /** Every configured scenario name: the default and the assistants'. */
+  names(): string[] {
+    return [
+      ...new Set([this.#config.scenario, ...Object.values(this.#config.assistants).map((a) => a.scenario)]),
+    ];
+  }
+
+  set secrets(secrets: Readonly<Record<string, string>>) {
+    this.#secrets = secrets;
+  }
+
   /** Loads the default scenario and every assistant's; throws a ConfigError naming the one that failed. */
   async load(): Promise<void> {
-    const names = new Set([
-      this.#config.scenario,
-      ...Object.values(this.#config.assistants).map((a) => a.scenario),
-    ]);
-    for (const name of names) {
-      const path = scenarioPath(name);
+    for (const name of this.names()) {
+      const path = scenarioPath(name, this.#config.agent);
       if (BUILTINS[name] === undefined && !existsSync(path)) {
         throw new ConfigError(
           `scenario '${name}' is neither a built-in (${BUILTIN_SCENARIOS.join(', ')}) nor a file (looked for ${path})`,
@@ -70,11 +99,13 @@ export class ScenarioHost {
   }
 
   describe(name: string): string {
+    if (name === 'default' && this.#config.agent === 'echo')
+      return 'default (the echo agent: callers hear their own audio back)';
     return BUILTINS[name]?.description ?? scenarioPath(name);
   }
 
   /** Starts calls' sessions with the scenario runtime. */
-  starter(): SessionStarter {
+  starter(sendMessage: ScenarioMessageSink): SessionStarter {
     return (call, transport) => {
       const scenario = this.#loaded.get(call.scenario);
       if (scenario === undefined) throw new ConfigError(`scenario '${call.scenario}' is not loaded`);
@@ -83,6 +114,8 @@ export class ScenarioHost {
         callId: call.id,
         accessUrl: call.accessUrl,
         logger: call.log,
+        secrets: this.#secrets,
+        sendMessage: (message) => sendMessage(call, message),
         ...(call.customData === undefined ? {} : { customData: call.customData }),
       });
     };

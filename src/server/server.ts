@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { ErrorCodes, toVoxgateError, VoxgateError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { initMedia } from '../media/index.js';
+import { type AgentHost, type LocalAgentTaps, startAgent } from './agents.js';
 import { ApiKeyAuth } from './auth.js';
 import type { CreateCallRequest } from './callBody.js';
 import { parseServerConfig, type ServerConfig, type ServerConfigInput } from './config.js';
@@ -16,7 +17,7 @@ import { LiveCall, type SessionStarter } from './liveCall.js';
 import { ServerMetrics } from './metrics.js';
 import { type CallRecord, type CallRegistry, MemoryCallRegistry } from './registry.js';
 import { apiRoutes } from './routes.js';
-import { ScenarioHost } from './scenarios.js';
+import { ScenarioHost, usesAgent } from './scenarios.js';
 import { webRoutes } from './static.js';
 import { WsRouter } from './wsRouter.js';
 
@@ -31,6 +32,8 @@ export interface ServerOptions {
   logger?: Logger;
   /** Replaces the scenario runtime (tests). */
   startSession?: SessionStarter;
+  /** Taps on the in-process agent server of the `local` and `ultravox-local` agents (tests). */
+  localAgentTaps?: LocalAgentTaps;
 }
 
 export interface VoxgateServer {
@@ -43,6 +46,8 @@ export interface VoxgateServer {
   readonly url: string;
   /** What the default scenario is, for the start banner. */
   describeScenario(): string;
+  /** The agent and what it started (after `listen()`), for the start banner and /healthz. */
+  readonly agent: AgentHost | null;
   listen(): Promise<string>;
   close(): Promise<void>;
 }
@@ -68,12 +73,15 @@ class Server implements VoxgateServer {
   readonly #routes: RouteTable;
   readonly #http: HttpServer;
   readonly #ws: WsRouter;
+  readonly #options: ServerOptions;
+  #agent: AgentHost | null = null;
   #closing = false;
   #closed: Promise<void> | null = null;
   #url = '';
 
   constructor(config: ServerConfig, options: ServerOptions) {
     this.config = config;
+    this.#options = options;
     this.#log = options.logger ?? createLogger({ component: 'server' });
     this.registry = options.registry ?? new MemoryCallRegistry(config.limits.callHistory);
     this.metrics = new ServerMetrics(
@@ -82,7 +90,8 @@ class Server implements VoxgateServer {
     );
     this.#auth = new ApiKeyAuth(config.apiKey);
     this.#scenarios = new ScenarioHost(config, this.#log);
-    this.#startSession = options.startSession ?? this.#scenarios.starter();
+    this.#startSession =
+      options.startSession ?? this.#scenarios.starter((call, message) => call.scenarioMessage(message));
     this.#routes = new RouteTable([
       ...apiRoutes({
         config,
@@ -92,6 +101,7 @@ class Server implements VoxgateServer {
         closing: () => this.#closing,
         addCall: (record, request, publicBase) => this.#addCall(record, request, publicBase),
         scenarioFor: (assistantId) => this.#scenarios.scenarioFor(assistantId),
+        health: () => this.#health(),
       }),
       ...webRoutes({ scenario: config.scenario, describeScenario: () => this.describeScenario() }),
     ]);
@@ -116,17 +126,35 @@ class Server implements VoxgateServer {
     return this.#scenarios.describe(this.config.scenario);
   }
 
+  get agent(): AgentHost | null {
+    return this.#agent;
+  }
+
   async listen(): Promise<string> {
     await initMedia();
     await this.#scenarios.load();
-    const http = this.#http;
-    await new Promise<void>((resolve, reject) => {
-      http.once('error', reject);
-      http.listen(this.config.port, this.config.host, () => {
-        http.off('error', reject);
-        resolve();
-      });
+    const { agent } = this.config;
+    // The local agent starts only when a configured scenario may use it (not for `--scenario echo`).
+    this.#agent = await startAgent(this.config, {
+      log: this.#log,
+      needed:
+        this.#options.startSession === undefined && this.#scenarios.names().some((n) => usesAgent(n, agent)),
+      ...(this.#options.localAgentTaps === undefined ? {} : { taps: this.#options.localAgentTaps }),
     });
+    this.#scenarios.secrets = this.#agent.secrets;
+    const http = this.#http;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        http.once('error', reject);
+        http.listen(this.config.port, this.config.host, () => {
+          http.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (err) {
+      await this.#agent.close();
+      throw err;
+    }
     const address = http.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     this.#url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
@@ -136,7 +164,7 @@ class Server implements VoxgateServer {
         'no API key configured: the API is open to anyone who can reach it',
       );
     }
-    this.#log.info({ url: this.#url, scenario: this.config.scenario }, 'listening');
+    this.#log.info({ url: this.#url, scenario: this.config.scenario, agent }, 'listening');
     return this.#url;
   }
 
@@ -163,7 +191,18 @@ class Server implements VoxgateServer {
     await this.#ws.close();
     http.closeAllConnections();
     await serverClosed;
+    // After the calls: their agent sessions are gone; the local agent's server, worker and recognisers stop.
+    await this.#agent?.close();
     this.#log.info({ calls: calls.length }, 'stopped');
+  }
+
+  /** `/healthz`: the agent, and for the local agents whether speech can be recognised. */
+  #health(): Record<string, unknown> {
+    const agent = this.#agent;
+    if (agent === null) return {};
+    return agent.recognition === undefined
+      ? { agent: agent.name }
+      : { agent: agent.name, recognition: agent.recognition };
   }
 
   #addCall(record: CallRecord, request: CreateCallRequest, publicBase: string): LiveCall {

@@ -39,6 +39,8 @@ export interface ConnectionOptions {
   readonly log: Logger;
   /** Tap: every valid client event, after validation and before it is handled. */
   readonly onClientEvent?: (sessionId: string, event: ParsedClientEvent) => void;
+  /** Tap: every server event as it is sent (with its `event_id`). */
+  readonly onServerEvent?: (sessionId: string, event: Readonly<Record<string, unknown>>) => void;
 }
 
 /** Close codes the emulator uses besides ws's own (1009 for an oversized message). */
@@ -102,7 +104,15 @@ export class RealtimeConnection {
   /** Sends an event with a fresh `event_id`. */
   #send(event: ServerEventBody): void {
     if (this.#closed || this.#ws.readyState !== this.#ws.OPEN) return;
-    this.#ws.send(JSON.stringify({ event_id: this.#newId('event'), ...event }));
+    const sent = { event_id: this.#newId('event'), ...event };
+    this.#ws.send(JSON.stringify(sent));
+    const tap = this.#opts.onServerEvent;
+    if (tap === undefined) return;
+    try {
+      tap(this.#session.id, sent);
+    } catch (err) {
+      this.#log.warn({ err }, 'onServerEvent tap threw; ignored');
+    }
   }
 
   #sendError(err: ClientEventError, clientEventIdValue: string | null): void {

@@ -8,6 +8,7 @@
  *                   → output_item.done → conversation.item.done
  *   → per tool call: output_item.added → conversation.item.added → function_call_arguments.delta/.done
  *                   → output_item.done {status: completed} → conversation.item.done
+ *     (a brain's hang-up is a call to the session's `end_call` tool, when it offers one)
  *   → response.done {status, output, usage}
  *
  * Audio is sent in chunks of `chunkMs`, paced at `speed` × real time (the service also sends faster than real
@@ -107,8 +108,7 @@ export class ResponseRun {
           const user = this.#setup.turn.user;
           if (user !== undefined) this.#host.userTranscript(user.itemId, text);
         },
-        // OpenAI Realtime has no end-of-call signal; a scenario ends calls through a tool instead.
-        hangup: () => this.#host.log.debug({ responseId: this.id }, 'brain hangup ignored'),
+        hangup: (reason) => this.#hangup(reason),
       },
     );
   }
@@ -223,6 +223,27 @@ export class ResponseRun {
     this.#host.send({ type: 'response.output_item.done', ...base, item: { ...item } });
     if (this.inConversation)
       this.#host.send({ type: 'conversation.item.done', previous_item_id: previousId, item: { ...item } });
+  }
+
+  /**
+   * The brain ends the call. OpenAI Realtime has no end-of-call event: an application that lets the model hang up
+   * offers a tool for it. When the session offers `end_call`, the hang-up becomes a call to it, after the audio
+   * already sent (the goodbye), with `{reason}` when the tool's schema has a `reason` property; else it is
+   * dropped, as a model without such a tool could not end the call.
+   */
+  #hangup(reason: string | undefined): void {
+    const tool = this.#setup.turn.tools.find((t) => t.name === END_CALL_TOOL);
+    if (tool === undefined) {
+      this.#host.log.debug(
+        { responseId: this.id },
+        'brain hangup dropped: the session offers no end_call tool',
+      );
+      return;
+    }
+    this.#toolCall(
+      END_CALL_TOOL,
+      reason !== undefined && hasProperty(tool.parameters, 'reason') ? { reason } : {},
+    );
   }
 
   /** The open assistant message, opened (with its announcements) on first use. */
@@ -366,6 +387,15 @@ export class ResponseRun {
       output_token_details: { text_tokens: outText, audio_tokens: outAudio },
     };
   }
+}
+
+/** The tool a brain's hang-up is mapped to, when the session offers it. */
+export const END_CALL_TOOL = 'end_call';
+
+/** Whether a JSON Schema object declares `name` among its properties. */
+function hasProperty(schema: unknown, name: string): boolean {
+  const properties = (schema as { properties?: unknown } | null | undefined)?.properties;
+  return typeof properties === 'object' && properties !== null && Object.hasOwn(properties, name);
 }
 
 /** A copy of an item as it is now (later mutation must not change what was sent). */
