@@ -9,7 +9,9 @@
  * Synchronous and allocation-free per frame: call {@link initVad} once (async: loads the wasm and the resampler),
  * then `new TurnDetector()` and `push()` frames of any size from the media path.
  *
- * fvad runs at 8, 16, 32 or 48 kHz. Other input rates (11025, 22050, 24000, 44100) are resampled to 16 kHz first.
+ * fvad runs at 8, 16, 32 or 48 kHz. Other input rates (11025, 22050, 24000, 44100) are resampled to 16 kHz first;
+ * the resampler's filter delay (2.5-3.6 ms) is dropped from the start of its output, so event times stay on the
+ * input's timeline.
  */
 import { rmsDbfs } from '../media/level.js';
 import { initResampler, Resampler } from '../media/resampler.js';
@@ -100,6 +102,8 @@ export class TurnDetector {
   #inst: number;
   #heapPtr: number;
   readonly #resampler: Resampler | null;
+  /** Resampler output still to drop so analysis time lines up with input time (its filter delay). */
+  #skip = 0;
   readonly #frame: Int16Array;
   #filled = 0;
   /** Analysis samples fully processed (whole frames). */
@@ -138,6 +142,7 @@ export class TurnDetector {
     );
     this.#framesPerBlock = FLOOR_BLOCK_MS / FRAME_MS;
     this.#resampler = this.analysisRate === rate ? null : new Resampler(rate, this.analysisRate);
+    this.#skip = this.#resampler?.outputLatency ?? 0;
     this.#frame = new Int16Array((this.analysisRate * FRAME_MS) / 1000);
     const mod = fvad;
     this.#mod = mod;
@@ -175,6 +180,10 @@ export class TurnDetector {
     const frame = this.#frame;
     const size = frame.length;
     let at = 0;
+    if (this.#skip > 0) {
+      at = Math.min(this.#skip, input.length);
+      this.#skip -= at;
+    }
     while (at < input.length) {
       const take = Math.min(size - this.#filled, input.length - at);
       frame.set(input.subarray(at, at + take), this.#filled);

@@ -24,13 +24,14 @@ import {
   type OpenAIRealtimeEmulator,
   startOpenAIRealtimeEmulator,
 } from './openaiRealtime.js';
+import { voiced } from './testing.js';
 
 const RATE = 24000;
 
-/** Silence, a tone burst, silence: one user turn for server VAD. */
+/** Silence, a voiced burst (speech to the turn detector), silence: one user turn for server VAD. */
 function userTurn(toneMs = 500, silenceMs = 600): ArrayBuffer {
   const lead = new Int16Array((RATE * 200) / 1000);
-  const tone = sine(330, RATE, toneMs, 0.5);
+  const tone = voiced(RATE, toneMs);
   const tail = new Int16Array((RATE * silenceMs) / 1000);
   const all = new Int16Array(lead.length + tone.length + tail.length);
   all.set(lead, 0);
@@ -67,7 +68,7 @@ interface Harness {
   clientEvents: OpenAIClientEvent[];
 }
 
-/** `serverVad: false` keeps the client's default turn detection (semantic_vad, emulated by energy). */
+/** `serverVad: false` keeps the client's default turn detection (semantic_vad, emulated with the turn detector). */
 async function connect(
   emu: OpenAIRealtimeEmulator,
   agent: RealtimeAgent,

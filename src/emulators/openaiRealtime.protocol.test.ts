@@ -9,7 +9,7 @@ import { type ScriptedBrain, scriptedBrain } from '../agent/scriptedBrain.js';
 import { alawDecode, ulawEncode } from '../media/g711.js';
 import { dominantFrequency, pcm16Bytes, sine } from '../media/pcm.js';
 import { type OpenAIRealtimeEmulator, startOpenAIRealtimeEmulator } from './openaiRealtime.js';
-import { officialClientProblem, RawRealtimeClient, type ServerEvent } from './testing.js';
+import { officialClientProblem, RawRealtimeClient, type ServerEvent, voiced } from './testing.js';
 
 const RATE = 24000;
 /** An untyped view of a wire payload (JSON.parse's own result type), for poking at nested fields. */
@@ -180,7 +180,7 @@ describe('input audio buffer', () => {
 
   test('server VAD: speech_started/stopped on the input timeline, committed, then a response', async () => {
     await start([say('I heard you.')]);
-    client.send(append(join(silence(1000), sine(330, RATE, 600, 0.5), silence(500))));
+    client.send(append(join(silence(1000), voiced(RATE, 600), silence(500))));
     const started = await client.next('input_audio_buffer.speech_started');
     const stopped = await client.next('input_audio_buffer.speech_stopped');
     const committed = await client.next('input_audio_buffer.committed');
@@ -217,7 +217,7 @@ describe('input audio buffer', () => {
       },
     });
     await client.next('session.updated');
-    const ulaw = ulawEncode(join(silence(300, 8000), sine(330, 8000, 500, 0.5), silence(400, 8000)));
+    const ulaw = ulawEncode(join(silence(300, 8000), voiced(8000, 500), silence(400, 8000)));
     client.send({ type: 'input_audio_buffer.append', audio: Buffer.from(ulaw).toString('base64') });
     const created = await client.next('response.created');
     assert.deepEqual(created.response.audio?.output?.format, { type: 'audio/pcma' });
@@ -364,7 +364,7 @@ describe('responses', () => {
     );
     client.send({ type: 'response.create' });
     await client.next('response.output_audio.delta');
-    client.send(append(join(sine(330, RATE, 300, 0.5), silence(100))));
+    client.send(append(join(silence(100), voiced(RATE, 300), silence(100))));
     await client.next('input_audio_buffer.speech_started');
     const done = await client.next('response.done');
     assert.equal(done.response.status, 'cancelled');
@@ -402,7 +402,7 @@ describe('responses', () => {
       type: 'session.update',
       session: { type: 'realtime', audio: { input: { transcription: { model: 'gpt-4o-mini-transcribe' } } } },
     });
-    client.send(append(join(silence(300), sine(330, RATE, 400, 0.5), silence(300))));
+    client.send(append(join(silence(300), voiced(RATE, 400), silence(300))));
     const committed = await client.next('input_audio_buffer.committed');
     const completed = await client.next('conversation.item.input_audio_transcription.completed');
     assert.equal(completed.item_id, committed.item_id);

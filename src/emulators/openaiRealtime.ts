@@ -14,6 +14,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Brain } from '../agent/brain.js';
 import { toneBrain } from '../agent/toneBrain.js';
+import { initVad } from '../agent/vad.js';
 import { ConfigError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { initMedia } from '../media/index.js';
@@ -90,7 +91,8 @@ export async function startOpenAIRealtimeEmulator(
 ): Promise<OpenAIRealtimeEmulator> {
   const o = { ...OPENAI_EMULATOR_DEFAULTS, ...definedOnly(options) };
   checkOptions(o);
-  await initMedia();
+  // Once per emulator: the resampler and the turn detector's wasm (every session's detector needs it).
+  await Promise.all([initMedia(), initVad()]);
   const log = options.log ?? createLogger({ component: 'emulator', vendor: 'openai' });
   const brain = options.brain ?? toneBrain();
   const newId = createIdSource(options.idSeed);

@@ -1,7 +1,8 @@
 /**
- * Test helpers for the emulators: a raw WebSocket client that reads server events in order, and a check of
- * server events against the official `@openai/agents-realtime` client's own zod schemas (dev dependency, loaded
- * lazily by file path because the package does not export them).
+ * Test helpers for the emulators: a raw WebSocket client that reads server events in order, a check of server
+ * events against the official `@openai/agents-realtime` client's own zod schemas (dev dependency, loaded lazily
+ * by file path because the package does not export them), and {@link voiced}, a synthetic sound the emulators'
+ * turn detector calls speech.
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -185,4 +186,58 @@ export async function officialClientProblem(event: ServerEvent): Promise<string 
       return `${event.type}: message item rejected by the client (${JSON.stringify(r.error).slice(0, 300)})`;
   }
   return null;
+}
+
+const FORMANTS: readonly (readonly [hz: number, bandwidth: number])[] = [
+  [700, 110],
+  [1220, 120],
+  [2600, 160],
+];
+
+/**
+ * `ms` of a synthetic vowel at `rate`, scaled to `dbfs` RMS (dBFS as in src/media/level.ts), that the turn
+ * detector (src/agent/vad.ts: fvad ANDed with an energy gate) calls speech from its first 20 ms frame to its last
+ * (checked at every supported rate and through G.711, -10 to -30 dBFS, 100 ms to 5 s; fvad misses quieter
+ * sound). A pure tone will not do: fvad adapts to a steady signal and calls a 330 Hz tone noise after about
+ * 80 ms. This is a harmonic series on a gliding pitch (about 120 Hz, 3 Hz vibrato), shaped by three formants
+ * (/a/: 700, 1220, 2600 Hz) and a spectral tilt, in 250 ms syllables: a swell, then a 40 ms dip 26 dB down (as
+ * between words, so the detector's noise floor stays below the voice in long stretches), with 10 ms edges.
+ * Deterministic. Put some silence before it: the detector learns the floor from a quieter frame first.
+ */
+export function voiced(rate: number, ms: number, dbfs = -20): Int16Array {
+  const n = Math.round((rate * ms) / 1000);
+  const out = new Float64Array(n);
+  const top = Math.min(rate / 2, 4000) * 0.95;
+  const edge = rate / 100;
+  let phase = 0;
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const t = i / rate;
+    const f0 = 120 * (1 + 0.08 * Math.sin(2 * Math.PI * 3 * t));
+    phase += (2 * Math.PI * f0) / rate;
+    let s = 0;
+    for (let k = 1; k * f0 < top; k++) {
+      const f = k * f0;
+      let gain = 0.3 / k;
+      for (const [hz, bw] of FORMANTS) gain += 1 / (1 + ((f - hz) / bw) ** 2);
+      s += gain * Math.sin(k * phase);
+    }
+    const v = s * syllable(i, n, rate) * Math.min(1, i / edge, (n - 1 - i) / edge);
+    out[i] = v;
+    sum += v * v;
+  }
+  const gain = n === 0 || sum === 0 ? 0 : (32768 * 10 ** (dbfs / 20)) / Math.sqrt(sum / n);
+  return Int16Array.from(out, (x) => Math.max(-32768, Math.min(32767, Math.round(x * gain))));
+}
+
+const SYLLABLE_MS = 250;
+const DIP_MS = 40;
+
+/** The syllable envelope at sample `i` of `n`: a swell, then a dip (none in the last 100 ms: the sound ends voiced). */
+function syllable(i: number, n: number, rate: number): number {
+  const ms = (i * 1000) / rate;
+  const u = ms % SYLLABLE_MS;
+  const voicedMs = SYLLABLE_MS - DIP_MS;
+  if (u >= voicedMs && (n * 1000) / rate - (ms - u + SYLLABLE_MS) >= 100) return 0.05;
+  return 0.7 + 0.3 * Math.sin((Math.PI * Math.min(u, voicedMs)) / voicedMs);
 }

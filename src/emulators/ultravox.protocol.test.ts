@@ -116,7 +116,7 @@ describe('Ultravox emulator join socket', () => {
     );
     await client.next((m) => m.type === 'state' && m.state === 'speaking');
     await sleep(300);
-    client.speak(userTurnPcm(16000, 300, 0, 0), 16000);
+    client.speak(userTurnPcm(16000, 300, 100, 0), 16000);
     const after = await client.until('playback_clear_buffer');
     const clearAt = client.messages.length;
     assert.equal(after.at(-1)!.type, 'playback_clear_buffer');
@@ -141,7 +141,7 @@ describe('Ultravox emulator join socket', () => {
     const buffered = await call([say('Hello.', 2000)], socketCall(16000, {}, { clientBufferSizeMs: 10000 }));
     await buffered.client.next((m) => m.type === 'state' && m.state === 'listening');
     assert.equal(buffered.client.audioBytes, 64000, 'the whole greeting was sent at once');
-    buffered.client.speak(userTurnPcm(16000, 300, 0, 0), 16000);
+    buffered.client.speak(userTurnPcm(16000, 300, 100, 0), 16000);
     await buffered.client.next('playback_clear_buffer');
     buffered.client.close();
     await emu!.close();
@@ -151,7 +151,7 @@ describe('Ultravox emulator join socket', () => {
       socketCall(16000, { firstSpeakerSettings: { agent: { uninterruptible: true } } }),
     );
     await firm.client.next((m) => m.type === 'state' && m.state === 'speaking');
-    firm.client.speak(userTurnPcm(16000, 300, 0, 0), 16000);
+    firm.client.speak(userTurnPcm(16000, 300, 100, 0), 16000);
     await firm.client.next((m) => m.type === 'transcript' && m.final);
     assert.equal(firm.client.messages.filter((m) => m.type === 'playback_clear_buffer').length, 0);
     firm.client.close();

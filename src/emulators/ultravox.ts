@@ -19,6 +19,7 @@ import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { Brain } from '../agent/brain.js';
 import { toneBrain } from '../agent/toneBrain.js';
+import { initVad } from '../agent/vad.js';
 import { ConfigError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { initMedia } from '../media/index.js';
@@ -83,7 +84,8 @@ export async function startUltravoxEmulator(
   const o = { ...ULTRAVOX_EMULATOR_DEFAULTS, ...definedOnly(options) };
   checkOptions(o);
   const agents = agentTemplates(options.agents);
-  await initMedia();
+  // Once per emulator: the resampler and the turn detector's wasm (every session's detector needs it).
+  await Promise.all([initMedia(), initVad()]);
   const log = options.log ?? createLogger({ component: 'emulator', vendor: 'ultravox' });
   const brain = options.brain ?? toneBrain();
   const newId = uuidSource(options.idSeed);

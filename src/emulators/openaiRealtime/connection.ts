@@ -84,8 +84,8 @@ export class RealtimeConnection {
       mediaFormat(this.#session.audio.input.format),
       options.limits.maxInputBufferMs,
     );
-    this.#configureVad();
     this.#brain = options.brain.openSession({ sessionId: id });
+    this.#configureVad(); // after the last step that may throw: the detector is freed by #teardown
     this.#ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
     this.#ws.on('close', () => this.#teardown());
     this.#ws.on('error', (err) => this.#log.debug({ err }, 'socket error'));
@@ -230,7 +230,7 @@ export class RealtimeConnection {
     for (const event of this.#input.append(bytes)) {
       const td = this.#session.audio.input.turn_detection;
       if (td === null) break;
-      if (event.type === 'start') {
+      if (event.type === 'speech_started') {
         this.#speechItemId = this.#newId('item');
         this.#speechStartMs = Math.max(this.#input.startMs, event.atMs - vadSettings(td).prefixMs);
         this.#send({
@@ -242,12 +242,13 @@ export class RealtimeConnection {
       } else {
         const itemId = this.#speechItemId ?? this.#newId('item');
         this.#speechItemId = null;
+        // `audio_end_ms` includes the silence that ended the turn (the typings say so), as does the item.
         this.#send({
           type: 'input_audio_buffer.speech_stopped',
-          audio_end_ms: Math.round(event.atMs),
+          audio_end_ms: Math.round(event.detectedAtMs),
           item_id: itemId,
         });
-        const stored = this.#commit(itemId, this.#speechStartMs, event.atMs);
+        const stored = this.#commit(itemId, this.#speechStartMs, event.detectedAtMs);
         if (td.create_response && this.#active === null) this.#createResponse({});
         else this.#transcribeLater(stored);
       }
@@ -407,12 +408,7 @@ export class RealtimeConnection {
   #configureVad(): void {
     const td = this.#session.audio.input.turn_detection;
     this.#speechItemId = null;
-    if (td === null) {
-      this.#input.setVad(null, 0);
-      return;
-    }
-    const v = vadSettings(td);
-    this.#input.setVad({ startDb: v.startDb, silenceMs: v.silenceMs }, v.prefixMs + 60);
+    this.#input.setVad(td === null ? null : vadSettings(td));
   }
 
   #expire(): void {
@@ -442,6 +438,7 @@ export class RealtimeConnection {
     this.#active?.abandon();
     for (const r of this.#outOfBand) r.abandon();
     this.#brain.close();
+    this.#input.close();
     this.#log.info({ items: this.#conversation.size }, 'realtime session closed');
   }
 }

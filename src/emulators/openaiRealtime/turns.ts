@@ -3,7 +3,7 @@
  * it may call, and the VAD settings a turn-detection config means.
  */
 import type { BrainTool, BrainToolResult, BrainTurn } from '../../agent/brain.js';
-import { thresholdToDbfs } from '../vad.js';
+import { type TurnDetection, thresholdToMarginDb } from '../inputAudio.js';
 import type { ItemInput, ResponseParams } from './clientEvents.js';
 import { brainHistory, type Conversation, type StoredItem } from './conversation.js';
 import { ClientEventError, type Item, OpenAIErrorCodes } from './protocol.js';
@@ -135,24 +135,28 @@ function inputItem(entry: ItemInput, id: string): Item {
   return { ...entry, id: entry.id ?? id, object: 'realtime.item', status: 'completed' };
 }
 
-export interface VadSettings {
-  readonly startDb: number;
-  readonly silenceMs: number;
-  readonly prefixMs: number;
-}
+/** Speech must last this long to start a turn: the detector's default, so a click (≤ 60 ms) does not. */
+const SPEECH_START_MS = 80;
 
 /**
- * `semantic_vad` is emulated with the energy detector: eagerness picks the silence that ends a turn
+ * The turn detector settings a `turn_detection` config means (the detector: src/agent/vad.ts, fvad ANDed with an
+ * energy gate). `server_vad`: `silence_duration_ms` is the silence that ends the turn; `prefix_padding_ms` is how
+ * much audio before the detected start the committed item (and `audio_start_ms`) begins; `threshold` (0..1,
+ * "higher needs louder audio, better in noisy environments") sets how far above the tracked noise floor a frame
+ * must be: 18 dB × threshold, so the default 0.5 is the detector's own 9 dB ({@link thresholdToMarginDb}); the
+ * absolute floor stays -55 dBFS. Speech starts after {@link SPEECH_START_MS} of voice (the service has no knob
+ * for it). `semantic_vad` is emulated with the same detector: eagerness picks the silence that ends a turn
  * (low 800 ms, medium/auto 500 ms, high 250 ms) with the default threshold and padding.
  */
-export function vadSettings(td: TurnDetectionState): VadSettings {
+export function vadSettings(td: TurnDetectionState): TurnDetection {
   if (td.type === 'server_vad') {
     return {
-      startDb: thresholdToDbfs(td.threshold),
-      silenceMs: td.silence_duration_ms,
+      startMs: SPEECH_START_MS,
+      endMs: td.silence_duration_ms,
+      marginDb: thresholdToMarginDb(td.threshold),
       prefixMs: td.prefix_padding_ms,
     };
   }
-  const silenceMs = td.eagerness === 'low' ? 800 : td.eagerness === 'high' ? 250 : 500;
-  return { startDb: thresholdToDbfs(0.5), silenceMs, prefixMs: 300 };
+  const endMs = td.eagerness === 'low' ? 800 : td.eagerness === 'high' ? 250 : 500;
+  return { startMs: SPEECH_START_MS, endMs, marginDb: thresholdToMarginDb(0.5), prefixMs: 300 };
 }

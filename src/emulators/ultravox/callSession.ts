@@ -196,6 +196,7 @@ export class CallSession implements LiveCall {
     this.#idle.stop();
     clearTimeout(this.#maxDuration);
     this.#o.brain.close();
+    this.#user.close();
     markEnded(this.#o.call, reason);
     this.#log.info(
       { endReason: reason, audioInMs: Math.round(this.#user.receivedMs) },

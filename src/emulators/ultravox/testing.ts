@@ -5,6 +5,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
+import { voiced } from '../testing.js';
 
 export interface RestAnswer {
   status: number;
@@ -150,13 +151,14 @@ export class RawUltravoxClient {
   }
 }
 
-/** Silence, then `ms` of a tone, then enough silence to end a turn: one user turn. */
+/**
+ * Silence, then `ms` of a voiced sound the turn detector calls speech (../testing.ts), then enough
+ * silence to end a turn: one user turn. Keep some lead: the detector needs a quieter frame before the voice to
+ * learn the noise floor from, as a real caller's line always has.
+ */
 export function userTurnPcm(rate: number, ms = 500, leadMs = 100, tailMs = 600): Int16Array {
   const pcm = new Int16Array(Math.round((rate * (leadMs + ms + tailMs)) / 1000));
-  const n = Math.round((rate * ms) / 1000);
-  const start = Math.round((rate * leadMs) / 1000);
-  const w = (2 * Math.PI * 300) / rate;
-  for (let i = 0; i < n; i++) pcm[start + i] = Math.round(16000 * Math.sin(w * i));
+  pcm.set(voiced(rate, ms), Math.round((rate * leadMs) / 1000));
   return pcm;
 }
 

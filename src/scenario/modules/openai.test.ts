@@ -7,11 +7,12 @@ import { test } from 'node:test';
 import { toneBrain } from '../../agent/toneBrain.js';
 import { until } from '../../connectors/testHelpers.js';
 import { startOpenAIRealtimeEmulator } from '../../emulators/openaiRealtime.js';
+import { voiced } from '../../emulators/testing.js';
 import { mediaStats } from '../../graph/stats.js';
 import { ULAW_8K } from '../../media/format.js';
 import { ulawDecode, ulawEncode } from '../../media/g711.js';
 import { initMedia } from '../../media/index.js';
-import { dominantFrequency, sine } from '../../media/pcm.js';
+import { dominantFrequency } from '../../media/pcm.js';
 import { defineScenario, startSession } from '../runtime.js';
 import { MemoryTransport } from '../testing.js';
 import { AppEvents, CallEvents, VoxEngine } from '../voxengine.js';
@@ -126,7 +127,7 @@ test('a scenario bridges a mu-law call to the OpenAI module with no transcoding,
     await until(() => client !== undefined, 'the client');
     await new Promise((r) => setImmediate(r));
     const turn = new Int16Array(8000 * 1.3);
-    turn.set(sine(330, 8000, 500, 0.5), 1600);
+    turn.set(voiced(8000, 500), 1600); // speech to the emulator's turn detector (a steady tone is not)
     transport.injectAudio(ulawEncode(turn));
     await until(() => seen.includes('media-ended'), 'the answer to play out');
     assert.ok(seen.includes('response.done:true'), 'handlers get {client, data} with the client as this');
