@@ -294,7 +294,15 @@ Notes:
   8k → 24k, a fresh Buffer out) against alawmulaw decode + linear interpolation + Buffer. Resampling is nearly
   all of a converting link's cost; a passthrough link (same format at both ends) costs nothing.
 `;
-  writeFileSync(fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url)), doc);
+  const path = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
+  // Keep the sections other benchmarks own (bench/load writes between `<!-- load… -->` markers).
+  let kept = '';
+  try {
+    const old = readFileSync(path, 'utf8');
+    const at = old.indexOf('<!-- load');
+    if (at >= 0) kept = `\n${old.slice(at)}`;
+  } catch {}
+  writeFileSync(path, doc + kept);
 }
 
 await main();

@@ -4,6 +4,7 @@
  * ultravox.ts) holds only the mapping between its wire protocol and these.
  */
 import { ErrorCodes, UsageError, type VoxgateError } from '../errors.js';
+import { frameClock } from '../graph/clock.js';
 import { PacedStream } from '../graph/paced.js';
 import { type Link, MediaUnit, type SendMediaOptions } from '../graph/unit.js';
 import { createLogger, type Logger } from '../log.js';
@@ -254,7 +255,10 @@ export abstract class VoiceAIClient<M extends object = Record<string, unknown>> 
     this.#pushed = 0;
     this.#segmentStart = 0;
     const { started, ended } = this.#options.mediaEvents;
-    const paced: PacedStream = new PacedStream(format, this.#sink, this.#options.playout ?? {}, {
+    // Provider audio leaves as it arrives while the caller holds no more than the lead, and audio up to the clock's
+    // catch-up (200 ms) late is owed, not paced: a provider that streams at 1x speed adds no standing queue here.
+    const playout = { releaseOnPush: true, jitterFrames: frameClock.maxCatchUp, ...this.#options.playout };
+    const paced: PacedStream = new PacedStream(format, this.#sink, playout, {
       onStart: () => {
         this.#startedAt = paced.buffer.playedSamples;
         this.#mediaEvent(started, { client: this });

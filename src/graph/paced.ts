@@ -5,6 +5,14 @@ import type { FrameClock, Tickable } from './clock.js';
 import { frameClock } from './clock.js';
 import { mediaStats } from './stats.js';
 
+export interface PacedOptions extends PlayoutOptions {
+  /**
+   * Release on arrival what the far end may hold now (see PlayoutBuffer.release) instead of waiting for the
+   * next tick. Default false: frames leave on ticks only.
+   */
+  releaseOnPush?: boolean;
+}
+
 /**
  * A bursty source made real time: audio pushed in any amount is released one 20 ms frame per clock tick (after
  * a small lead) to `sink`. Used wherever audio arrives faster than it plays: a WebSocket peer's inbound stream, a
@@ -15,31 +23,35 @@ export class PacedStream implements Tickable {
   readonly buffer: PlayoutBuffer;
   readonly #sink: (frame: Uint8Array) => void;
   readonly #clock: FrameClock;
+  readonly #releaseOnPush: boolean;
   #ticking = false;
   #closed = false;
 
   constructor(
     format: AudioFormat,
     sink: (frame: Uint8Array) => void,
-    options: PlayoutOptions = {},
+    options: PacedOptions = {},
     events: PlayoutEvents = {},
     clock: FrameClock = frameClock,
   ) {
     this.#sink = sink;
     this.#clock = clock;
-    this.buffer = new PlayoutBuffer(format, options, events);
+    const { releaseOnPush = false, ...playout } = options;
+    this.#releaseOnPush = releaseOnPush;
+    this.buffer = new PlayoutBuffer(format, playout, events);
   }
 
   get format(): AudioFormat {
     return this.buffer.format;
   }
 
-  /** Queues audio; it starts leaving on the next tick. */
+  /** Queues audio; it starts leaving on the next tick (at once with `releaseOnPush`, up to the lead). */
   push(chunk: Uint8Array): void {
     if (this.#closed) return;
     const before = this.buffer.droppedFrames;
     this.buffer.push(chunk);
     mediaStats.framesDropped += this.buffer.droppedFrames - before;
+    if (this.#releaseOnPush) mediaStats.framesPaced += this.buffer.release(this.#sink);
     this.#join();
   }
 

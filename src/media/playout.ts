@@ -19,6 +19,14 @@ export interface PlayoutOptions {
   endAfterMs?: number;
   /** Frame duration, an integer number of ms. Default 20. */
   frameMs?: number;
+  /**
+   * Frames the far end may fall behind real time while a stream plays (late audio from upstream jitter or a
+   * stall, which it may then take at once) before the gap counts as a pause and the lead is rebuilt from zero.
+   * Default 0: every empty tick is an underrun. With 0, a real-time source (audio that arrives at 1× speed: a
+   * streaming provider, a relayed caller) turns its jitter into latency: each late burst beyond the lead leaves a
+   * standing queue that never drains while the source streams.
+   */
+  jitterFrames?: number;
 }
 
 export interface PlayoutEvents {
@@ -32,6 +40,7 @@ export class PlayoutBuffer {
   readonly maxBufferedMs: number;
   readonly endAfterMs: number;
   readonly frameMs: number;
+  readonly jitterFrames: number;
   readonly #framer: Framer;
   readonly #events: PlayoutEvents;
   readonly #bytesPerSample: number;
@@ -45,6 +54,10 @@ export class PlayoutBuffer {
   #ahead = 0;
   #playing = false;
   #emptyTicks = 0;
+  /** Frames released by release() since the last tick (they count as activity for endAfterMs). */
+  #releasedOffTick = 0;
+  /** The source has been silent for longer than jitterFrames: no more lateness is remembered until it plays. */
+  #paused = false;
   /** Frames still to release before a requested end; -1 when no end is pending. */
   #endIn = -1;
   #played = 0;
@@ -61,9 +74,18 @@ export class PlayoutBuffer {
   };
 
   constructor(format: AudioFormat, options: PlayoutOptions = {}, events: PlayoutEvents = {}) {
-    const { leadFrames = 3, maxBufferedMs = 10000, endAfterMs = 1000, frameMs = 20 } = options;
+    const {
+      leadFrames = 3,
+      maxBufferedMs = 10000,
+      endAfterMs = 1000,
+      frameMs = 20,
+      jitterFrames = 0,
+    } = options;
     if (!Number.isInteger(leadFrames) || leadFrames < 0) {
       throw new RangeError(`leadFrames must be a non-negative integer, got ${leadFrames}`);
+    }
+    if (!Number.isInteger(jitterFrames) || jitterFrames < 0) {
+      throw new RangeError(`jitterFrames must be a non-negative integer, got ${jitterFrames}`);
     }
     if (!(maxBufferedMs >= frameMs)) {
       throw new RangeError(`maxBufferedMs must be at least one frame (${frameMs} ms), got ${maxBufferedMs}`);
@@ -74,6 +96,7 @@ export class PlayoutBuffer {
     this.maxBufferedMs = maxBufferedMs;
     this.endAfterMs = endAfterMs;
     this.frameMs = frameMs;
+    this.jitterFrames = jitterFrames;
     this.#framer = new Framer(format, frameMs);
     this.#events = events;
     this.#bytesPerSample = bytesPerSample(format.encoding);
@@ -96,7 +119,35 @@ export class PlayoutBuffer {
    * before the first frame after idle, and onEnd when the stream ends (see end() and endAfterMs).
    */
   tick(emit: (frame: Uint8Array) => void): void {
-    if (this.#ahead > 0) this.#ahead--;
+    // While playing, the far end may fall up to jitterFrames behind (a negative lead: late audio it is owed and
+    // may take at once). One more empty tick makes it a pause: the lead starts again from zero.
+    const floor = this.#playing && !this.#paused ? -this.jitterFrames : 0;
+    if (this.#ahead > floor) this.#ahead--;
+    else if (this.#ahead < 0) {
+      this.#ahead = 0;
+      this.#paused = true;
+    }
+    const released = this.#release(emit) + this.#releasedOffTick;
+    this.#releasedOffTick = 0;
+    if (released > 0) {
+      this.#emptyTicks = 0;
+    } else if (this.#playing && ++this.#emptyTicks >= this.#endAfterTicks) {
+      this.#finish();
+    }
+  }
+
+  /**
+   * Releases at once, between ticks, what the far end may hold now: queued frames while it is no more than
+   * leadFrames ahead of real time. A frame from a real-time source then leaves as it arrives instead of waiting
+   * up to a tick; a burst still leaves at the lead and then one frame a tick. Returns the frames released.
+   */
+  release(emit: (frame: Uint8Array) => void): number {
+    const released = this.#release(emit);
+    this.#releasedOffTick += released;
+    return released;
+  }
+
+  #release(emit: (frame: Uint8Array) => void): number {
     let released = 0;
     while (this.#ahead <= this.leadFrames && this.#count > 0) {
       const frame = this.#shift();
@@ -106,6 +157,7 @@ export class PlayoutBuffer {
       }
       this.#played += frame.length / this.#bytesPerSample;
       this.#ahead++;
+      this.#paused = false;
       released++;
       emit(frame);
       if (this.#endIn > 0 && --this.#endIn === 0) {
@@ -113,11 +165,7 @@ export class PlayoutBuffer {
         this.#finish();
       }
     }
-    if (released > 0) {
-      this.#emptyTicks = 0;
-    } else if (this.#playing && ++this.#emptyTicks >= this.#endAfterTicks) {
-      this.#finish();
-    }
+    return released;
   }
 
   /**
@@ -201,6 +249,8 @@ export class PlayoutBuffer {
 
   #finish(): void {
     this.#emptyTicks = 0;
+    // A new stream starts from an empty far end, never from a deficit.
+    if (this.#ahead < 0) this.#ahead = 0;
     if (!this.#playing) return;
     this.#playing = false;
     this.#events.onEnd?.();
