@@ -10,7 +10,6 @@
  * processes. Tests that need speech recognition skip, saying why, when pocketsphinx is missing.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +27,7 @@ import { dominantFrequency, pcm16Bytes, pcm16View, sine, toneLevelDb } from '../
 import { parseWav } from '../src/media/wav.js';
 import { DEFAULT_LIMITS } from '../src/scenario/runtime.js';
 import type { VoxgateServer } from '../src/server/server.js';
+import { type CliRun, runCli, waitForOutput as waitFor_ } from './helpers/cli.js';
 import { CallClient, createCall, type Format, request, startServer, waitFor } from './helpers/server.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -519,7 +519,7 @@ describe('the local agent, no key, no network', { concurrency: true }, () => {
       'VOXGATE_CONFIG',
     ])
       delete env[name];
-    const serve = run(['serve', '--port', '0'], env);
+    const serve = runCli(['serve', '--port', '0'], env);
     try {
       const url = (await waitForOutput(serve, /listening on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
       assert.match(serve.stdout(), /agent: +local \(the local agent/);
@@ -530,7 +530,10 @@ describe('the local agent, no key, no network', { concurrency: true }, () => {
           : /recognition: unavailable \(apt-get install pocketsphinx pocketsphinx-en-us\), echo mode/,
       );
       const out = join(dir, 'reply.wav');
-      const call = run(['call', '--server', url, '--in', join(root, 'assets/hello.wav'), '--out', out], env);
+      const call = runCli(
+        ['call', '--server', url, '--in', join(root, 'assets/hello.wav'), '--out', out],
+        env,
+      );
       assert.equal(await call.exit, 0, call.stderr());
       const printed = call.stdout();
       assert.match(printed, /assistant: Hello! This is the voxgate local agent/);
@@ -559,39 +562,6 @@ describe('the local agent, no key, no network', { concurrency: true }, () => {
 
 // --- processes ----------------------------------------------------------------------------------------------------
 
-interface Run {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exit: Promise<number | null>;
-}
-
-function run(args: string[], env: NodeJS.ProcessEnv): Run {
-  const child = spawn(process.execPath, [join(root, 'bin/voxgate.js'), ...args], {
-    cwd: root,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr!.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, stdout: () => out, stderr: () => err, exit };
-}
-
-async function waitForOutput(r: Run, pattern: RegExp, ms = 60_000): Promise<RegExpMatchArray> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const match = r.stdout().match(pattern);
-    if (match !== null) return match;
-    if (Date.now() > until || r.child.exitCode !== null) {
-      assert.fail(`no ${pattern} in output.\nstdout: ${r.stdout()}\nstderr: ${r.stderr()}`);
-    }
-    await sleep(20);
-  }
+function waitForOutput(r: CliRun, pattern: RegExp, ms = 60_000): Promise<RegExpMatchArray> {
+  return waitFor_(r, pattern, ms);
 }

@@ -4,55 +4,32 @@
  * sockets. (The default, local agent's path is test/agent.e2e.test.ts.)
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseWav } from '../src/media/wav.js';
+import { type CliRun, runCli, waitForOutput as waitFor_ } from './helpers/cli.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const bin = join(root, 'bin/voxgate.js');
+const _bin = join(root, 'bin/voxgate.js');
 const asset = join(root, 'assets/hello.wav');
 const dir = mkdtempSync(join(tmpdir(), 'voxgate-e2e-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Run {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exit: Promise<number | null>;
+function run(args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
+  return runCli(args, {
+    ...process.env,
+    OPENAI_API_KEY: '',
+    ULTRAVOX_API_KEY: '',
+    VOXGATE_LOG_LEVEL: 'warn',
+    ...env,
+  });
 }
 
-function run(args: string[], env: NodeJS.ProcessEnv = {}): Run {
-  const child = spawn(process.execPath, [bin, ...args], {
-    cwd: root,
-    env: { ...process.env, OPENAI_API_KEY: '', ULTRAVOX_API_KEY: '', VOXGATE_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr!.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, stdout: () => out, stderr: () => err, exit };
-}
-
-async function waitForOutput(r: Run, pattern: RegExp, ms = 15000): Promise<RegExpMatchArray> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const match = r.stdout().match(pattern);
-    if (match !== null) return match;
-    if (Date.now() > until || r.child.exitCode !== null) {
-      assert.fail(`no ${pattern} in output.\nstdout: ${r.stdout()}\nstderr: ${r.stderr()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+function waitForOutput(r: CliRun, pattern: RegExp, ms = 15000): Promise<RegExpMatchArray> {
+  return waitFor_(r, pattern, ms);
 }
 
 describe('voxgate serve + voxgate call', () => {
