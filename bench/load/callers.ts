@@ -48,6 +48,8 @@ export interface CallerShared {
   windowStart: number;
   readonly pattern: BurstPattern | null;
   windowOpen: boolean;
+  /** performance.now() of the last audio received by any caller (the drain waits for quiet). */
+  lastAudioAt: number;
 }
 
 export interface CallerCounters {
@@ -280,11 +282,13 @@ export class Caller {
 
   #onBase64(b64: string | null, now: number): void {
     if (b64 === null) return;
+    this.#shared.lastAudioAt = now;
     if (this.#detector === null) this.#onSeq(readMarkerBase64(b64), now, 160);
     else this.#onAudio(Buffer.from(b64, 'base64'), now);
   }
 
   #onAudio(bytes: Buffer, now: number): void {
+    this.#shared.lastAudioAt = now;
     const k = this.counters;
     if (k.bytesSentBeforeEcho < 0) k.bytesSentBeforeEcho = k.bytesSentAll;
     k.bytesRecvAll += bytes.length;

@@ -16,7 +16,8 @@ import { burstPattern, FRAME_MS, Histogram, quantile, type StepResult, type Step
 const SLOTS = 10;
 const SLOT_SPACING_MS = FRAME_MS / SLOTS;
 const MAX_CATCH_UP = 10;
-const DRAIN_MS = 700;
+const DRAIN_QUIET_MS = 300;
+const DRAIN_MAX_MS = 4000;
 
 export interface StepHooks {
   /** Calls start being set up / are all up; the measurement window opened / closed (the orchestrator samples
@@ -90,6 +91,7 @@ export async function runStep(spec: StepSpec, hooks: StepHooks = {}): Promise<St
     windowStart: 0,
     pattern: rate === 0 ? null : burstPattern(rate),
     windowOpen: false,
+    lastAudioAt: 0,
   };
   const pacer = new Pacer();
   const callers: Caller[] = [];
@@ -132,8 +134,11 @@ export async function runStep(spec: StepSpec, hooks: StepHooks = {}): Promise<St
   hooks.onWindow?.('end');
   await sleep(spec.graceMs);
   pacer.stop();
-  // Let what is in flight come back (the whole-call byte balance of the onset method needs it).
-  if (shared.pattern !== null) await sleep(DRAIN_MS);
+  // Let what is in flight or queued come back: a frame is lost only if it is not back once the echoes have
+  // stopped for DRAIN_QUIET_MS (at most DRAIN_MAX_MS), so a standing queue counts as latency, not loss.
+  const drainEnd = performance.now() + DRAIN_MAX_MS;
+  while (performance.now() < drainEnd && performance.now() - shared.lastAudioAt < DRAIN_QUIET_MS)
+    await sleep(50);
   const result = collect(spec, shared, callers, pacer, windowMs, streaming, failures, errors);
   await Promise.all(callers.map((c) => c.end()));
   return result;

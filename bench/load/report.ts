@@ -173,21 +173,24 @@ function ratios(run: LoadRun, calls: number): string {
 
 function cleanSummary(run: LoadRun): string {
   const lines = ['| system | highest clean step | what fails above it |', '| --- | ---: | --- |'];
+  const why = (row: Row): string => {
+    const d = derive(run, row);
+    const reasons: string[] = [];
+    if (d.added !== null && d.added.p99 > CLEAN_P99_MS) reasons.push(`p99 +${ms(d.added.p99)} ms`);
+    if (row.result.framesLost > 0) reasons.push(`${row.result.framesLost} frames lost`);
+    return [...reasons, ...d.notes].join(', ') || 'incomplete';
+  };
   for (const s of run.systems) {
     if (s.baseline === null) continue;
     const rows = run.rows.filter((r) => r.system === s.name).sort((a, b) => a.calls - b.calls);
-    let best = 0;
-    let failure = 'nothing: clean at every step';
-    for (const row of rows) {
-      const d = derive(run, row);
-      if (d.clean) best = row.calls;
-      else if (row.calls > best && failure.startsWith('nothing')) {
-        const why: string[] = [];
-        if (d.added !== null && d.added.p99 > CLEAN_P99_MS) why.push(`p99 +${ms(d.added.p99)} ms`);
-        if (row.result.framesLost > 0) why.push(`${row.result.framesLost} frames lost`);
-        failure = `at ${row.calls}: ${[...why, ...d.notes].join(', ') || 'incomplete'}`;
-      }
-    }
+    const clean = rows.filter((r) => derive(run, r).clean);
+    const best = clean.length === 0 ? 0 : clean[clean.length - 1]!.calls;
+    const above = rows.find((r) => r.calls > best && !derive(run, r).clean);
+    let failure =
+      above === undefined ? 'nothing: clean at every step run' : `at ${above.calls}: ${why(above)}`;
+    const below = rows.filter((r) => r.calls < best && !derive(run, r).clean);
+    if (below.length > 0)
+      failure += `; also not clean at ${below.map((r) => `${r.calls} (${why(r)})`).join(', ')}`;
     if (s.gaveUpAt !== undefined) failure += `; not run above ${s.gaveUpAt} (overloaded there)`;
     lines.push(`| ${s.name} | ${best === 0 ? 'none' : best} | ${failure} |`);
   }
@@ -211,7 +214,9 @@ export function renderMarkdown(run: LoadRun, options: { title?: string; plot?: b
     'Columns: *SUT CPU* is the system process (user + system, /proc) over the window; *CPU ms per call-s* divides it by ' +
       'calls × seconds; *RSS per call* is (mean RSS in the window − RSS idle) / calls; *added* is each round-trip quantile ' +
       "minus the direct path's same quantile at the same step (mu-law: a sequence marker in each frame; PCM16: tone-burst " +
-      'onsets, one per 200 ms); *lost* counts frames sent in the window that never came back; *late* counts frames ' +
+      'onsets, one per 200 ms); *lost* counts frames sent in the window that had not come back once the echoes stopped ' +
+      '(300 ms without audio after the callers stopped sending, at most 4 s: a standing queue is latency, not loss); ' +
+      '*late* counts frames ' +
       `over the direct median + ${LATE_MS} ms; *setup* is POST /call (or the WebSocket connect) to the call's first frame at ` +
       'the echo server. Generator and echo CPU are the other two processes; *load* is the 1-minute load average at the ' +
       `end of the window (${availableParallelism()} cores; the benchmark's own three processes count in it). voxgate paces ` +

@@ -9,7 +9,7 @@
  * echo server). `report.ts` turns the rows into BENCHMARKS.md's section, a plot and the raw JSON.
  *
  *   npm run bench:load                       full run (~15 min): steps 50 100 250 500 750 1000, 15 s held
- *   npm run bench:load -- --quick            under two minutes: steps 50 200, 5 s held; prints, writes nothing
+ *   npm run bench:load -- --quick            under two minutes: steps 50 200, 4 s held; prints, writes nothing
  *   options: --steps 50,100 --hold S --warmup S --rounds N --systems a,b --cpu-prof DIR --no-write
  *            --before DIR (voxgate from a copy of the repo as `voxgate-…@before`), --variant NAME=DIR (same, any
  *            name), --section ab (write the before/after section of BENCHMARKS.md instead of the main one)
@@ -51,8 +51,8 @@ const { values: flags } = parseArgs({
 
 const quick = flags.quick === true;
 const steps = (flags.steps ?? (quick ? '50,200' : '50,100,250,500,750,1000')).split(',').map(Number);
-const holdMs = Number(flags.hold ?? (quick ? 5 : 15)) * 1000;
-const warmupMs = Number(flags.warmup ?? (quick ? 1.5 : 3)) * 1000;
+const holdMs = Number(flags.hold ?? (quick ? 4 : 15)) * 1000;
+const warmupMs = Number(flags.warmup ?? (quick ? 1 : 3)) * 1000;
 const graceMs = quick ? 500 : 1000;
 const rounds = Number(flags.rounds ?? 1);
 const write = !quick && flags['no-write'] !== true;
@@ -215,13 +215,13 @@ async function warmUp(gen: Proc, running: Map<string, Running>): Promise<void> {
       calls: 20,
       rampMs: 200,
       warmupMs: 500,
-      holdMs: quick ? 1000 : 2000,
+      holdMs: quick ? 500 : 2000,
       graceMs: 200,
       tagPrefix: `warm-${s.def.name}`,
     };
     await runOnGenerator(gen, spec, { loadgen: gen.pid });
   }
-  const deadline = performance.now() + (quick ? 4000 : 15_000);
+  const deadline = performance.now() + (quick ? 2000 : 15_000);
   const last = new Map<string, number>();
   for (;;) {
     await sleep(1000);
@@ -273,7 +273,7 @@ async function main(): Promise<void> {
           const spec: StepSpec = {
             target: s.target,
             calls,
-            rampMs: Math.max(500, calls * 8),
+            rampMs: Math.max(500, calls * (quick ? 4 : 8)),
             warmupMs,
             holdMs,
             graceMs,
