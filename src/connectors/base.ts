@@ -273,12 +273,15 @@ export abstract class VoiceAIClient<M extends object = Record<string, unknown>> 
     this.#paced = paced;
   }
 
-  /** Queues provider audio (any size) for paced playout. */
+  /**
+   * Queues provider audio (any size) for paced playout. Takes `chunk` over: callers pass audio they decoded or
+   * received and will not touch again, so a one-frame chunk goes out without a copy.
+   */
   protected playAudio(chunk: Uint8Array): void {
     const paced = this.#paced;
     if (paced === null || this.#closed) return;
     const droppedBefore = paced.buffer.droppedFrames;
-    paced.push(chunk);
+    paced.push(chunk, true);
     this.#pushed += chunk.length / bytesPerSample(paced.format.encoding);
     const dropped = paced.buffer.droppedFrames - droppedBefore;
     if (dropped > 0) this.#pushed -= (dropped * paced.format.sampleRate * paced.buffer.frameMs) / 1000;

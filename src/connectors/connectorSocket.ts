@@ -104,10 +104,10 @@ export class ConnectorSocket {
     });
   }
 
-  /** Sends a text frame; false (nothing sent) unless open. */
-  send(text: string): boolean {
+  /** Sends a text frame (a string, or its UTF-8 bytes); false (nothing sent) unless open. */
+  send(text: string | Buffer): boolean {
     if (this.#state.status !== 'open') return false;
-    this.#state.ws.send(text);
+    this.#state.ws.send(text, { binary: false });
     this.stats.messagesOut++;
     this.stats.bytesOut += text.length;
     return true;

@@ -20,8 +20,8 @@ import {
   wireEvents,
 } from './openaiRealtimeEvents.js';
 import {
+  appendMessage,
   decodeAudio,
-  encodeAudio,
   formatFromWire,
   isFatalProviderError,
   OPENAI_BASE_URL,
@@ -217,7 +217,7 @@ export class RealtimeAPIClient extends VoiceAIClient<RealtimeAPIClientEventMap> 
 
   /** @internal Caller audio → `input_audio_buffer.append`. */
   receiveMedia(frame: Uint8Array, _link: Link): void {
-    const sent = this.socket.send(`{"type":"input_audio_buffer.append","audio":"${encodeAudio(frame)}"}`);
+    const sent = this.socket.send(appendMessage(frame));
     if (sent) this.stats.framesSent++;
   }
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ALAW_8K, PCM16_16K, PCM16_24K, ULAW_8K } from '../media/format.js';
 import { parseServerMessage, toRealtimeItem, translate } from './openaiRealtimeEvents.js';
-import { audioDurationMs, formatFromWire, realtimeUrl } from './openaiRealtimeProtocol.js';
+import { appendMessage, audioDurationMs, formatFromWire, realtimeUrl } from './openaiRealtimeProtocol.js';
 import { ResponseQueue } from './openaiRealtimeState.js';
 
 describe('URLs and formats', () => {
@@ -35,6 +35,22 @@ describe('URLs and formats', () => {
     assert.equal(formatFromWire({ type: 'audio/opus' }), null);
     assert.equal(audioDurationMs(4800, { type: 'audio/pcm', rate: 24000 }), 100);
     assert.equal(audioDurationMs(800, { type: 'audio/pcmu' }), 100);
+  });
+});
+
+describe('client events', () => {
+  test('appendMessage is the JSON text of input_audio_buffer.append, for any length and any byte', () => {
+    for (const n of [0, 1, 2, 3, 160, 161, 320]) {
+      const audio = new Uint8Array(n);
+      for (let i = 0; i < n; i++) audio[i] = (i * 97 + 255) & 0xff;
+      const bytes = appendMessage(audio.subarray(0));
+      const event = JSON.parse(bytes.toString('utf8')) as { type: string; audio: string };
+      assert.deepEqual(Object.keys(event), ['type', 'audio']);
+      assert.equal(event.type, 'input_audio_buffer.append');
+      assert.deepEqual(new Uint8Array(Buffer.from(event.audio, 'base64')), audio);
+    }
+    const view = new Uint8Array([9, 1, 2, 3, 9]).subarray(1, 4);
+    assert.equal(JSON.parse(appendMessage(view).toString()).audio, 'AQID', 'only the view, not its buffer');
   });
 });
 

@@ -101,6 +101,24 @@ export function encodeAudio(bytes: Uint8Array | ArrayBuffer): string {
   return Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString('base64');
 }
 
+const APPEND_HEAD = Buffer.from('{"type":"input_audio_buffer.append","audio":"', 'latin1');
+const APPEND_TAIL_LENGTH = 2; // `"}`
+
+/**
+ * `input_audio_buffer.append` of `audio` as the bytes of its JSON text, built in one buffer. Base64 and the
+ * JSON around it are ASCII, so these bytes are the UTF-8 text; a buffer (unlike a string) lets ws mask and frame
+ * the message into a single write, with no UTF-8 encoding pass.
+ */
+export function appendMessage(audio: Uint8Array): Buffer {
+  const base64 = encodeAudio(audio);
+  const out = Buffer.allocUnsafe(APPEND_HEAD.length + base64.length + APPEND_TAIL_LENGTH);
+  APPEND_HEAD.copy(out, 0);
+  const end = APPEND_HEAD.length + out.write(base64, APPEND_HEAD.length, 'latin1');
+  out[end] = 0x22; // "
+  out[end + 1] = 0x7d; // }
+  return out;
+}
+
 export function decodeAudio(base64: string): Buffer {
   return Buffer.from(base64, 'base64');
 }

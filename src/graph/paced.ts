@@ -45,11 +45,14 @@ export class PacedStream implements Tickable {
     return this.buffer.format;
   }
 
-  /** Queues audio; it starts leaving on the next tick (at once with `releaseOnPush`, up to the lead). */
-  push(chunk: Uint8Array): void {
+  /**
+   * Queues audio; it starts leaving on the next tick (at once with `releaseOnPush`, up to the lead). `owned`: the
+   * caller hands `chunk` over (see PlayoutBuffer.push), so a one-frame chunk is queued without a copy.
+   */
+  push(chunk: Uint8Array, owned = false): void {
     if (this.#closed) return;
     const before = this.buffer.droppedFrames;
-    this.buffer.push(chunk);
+    this.buffer.push(chunk, owned);
     mediaStats.framesDropped += this.buffer.droppedFrames - before;
     if (this.#releaseOnPush) mediaStats.framesPaced += this.buffer.release(this.#sink);
     this.#join();

@@ -65,6 +65,23 @@ describe('Framer', () => {
     assert.notEqual(frames[0]!.buffer, input.buffer);
   });
 
+  it('passes an owned one-frame chunk through as is, and copies whenever bytes are held back', () => {
+    const framer = new Framer(ULAW_8K);
+    const frames: Uint8Array[] = [];
+    const whole = bytes(160);
+    framer.push(whole, (f) => frames.push(f), true);
+    assert.equal(frames[0], whole, 'an owned exact frame is emitted without a copy');
+    framer.push(bytes(160), (f) => frames.push(f));
+    assert.notEqual(frames[1]!.buffer, whole.buffer, 'a chunk not handed over is copied');
+    framer.push(bytes(100), (f) => frames.push(f), true);
+    const next = bytes(160);
+    framer.push(next, (f) => frames.push(f), true);
+    assert.equal(frames.length, 3, 'with 100 bytes held back, 160 more make one frame and leave 100');
+    assert.notEqual(frames[2], next);
+    assert.deepEqual(new Uint8Array(frames[2]!), concat([bytes(100), next.subarray(0, 60)]));
+    assert.equal(framer.pendingBytes, 100);
+  });
+
   it('alternates 220 and 221 samples at 11025 Hz so 20 ms is exact on average', () => {
     const format = audioFormat('pcm16', 11025);
     const framer = new Framer(format);

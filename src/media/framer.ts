@@ -57,9 +57,18 @@ export class Framer {
     return this.#size;
   }
 
-  /** Adds bytes; calls `emit` with each completed frame, a fresh Buffer the receiver may keep. */
-  push(chunk: Uint8Array, emit: (frame: Uint8Array) => void): void {
+  /**
+   * Adds bytes; calls `emit` with each completed frame, a buffer the receiver may keep. With `owned` the caller
+   * hands `chunk` over (it will not reuse or change it): a chunk that is exactly the next frame, with nothing
+   * held back, is then emitted as is, with no copy (the common case on the frame path: one frame per message).
+   */
+  push(chunk: Uint8Array, emit: (frame: Uint8Array) => void, owned = false): void {
     const len = chunk.length;
+    if (owned && len === this.#size && this.#filled === 0) {
+      this.#advance();
+      emit(chunk);
+      return;
+    }
     let off = 0;
     if (this.#filled > 0) {
       const pending = this.#pending!;

@@ -108,9 +108,10 @@ export class PlayoutBuffer {
   /**
    * Queues audio of any size; it is cut into frames here. Frames that do not fit under maxBufferedMs are
    * dropped (the newest: what is queued is what the caller expects to hear next) and counted in droppedFrames.
+   * With `owned` the caller hands `chunk` over, and a chunk of exactly one frame is queued without a copy.
    */
-  push(chunk: Uint8Array): void {
-    this.#framer.push(chunk, this.#enqueue);
+  push(chunk: Uint8Array, owned = false): void {
+    this.#framer.push(chunk, this.#enqueue, owned);
   }
 
   /**

@@ -120,7 +120,7 @@ export class InboundStreams {
     }
     const buffer = stream.paced.buffer;
     const dropped = buffer.droppedFrames;
-    stream.paced.push(media.payload);
+    stream.paced.push(media.payload, true);
     if (buffer.droppedFrames !== dropped && !stream.overflowReported) {
       stream.overflowReported = true;
       this.#host.problem(

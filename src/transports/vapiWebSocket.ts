@@ -157,7 +157,8 @@ export class VapiWebSocketTransport extends EventEmitter<CallTransportEvents> im
     }
     if (isBinary) {
       this.counters.bytesIn += bytes.length;
-      this.#framer.push(bytes, this.#emitFrame);
+      // ws hands each message over in a buffer of its own: a one-frame message is forwarded without a copy.
+      this.#framer.push(bytes, this.#emitFrame, true);
       return;
     }
     let control: CallerControl;
