@@ -145,6 +145,24 @@ function stepTable(run: LoadRun, calls: number): string {
   return lines.join('\n');
 }
 
+/**
+ * The CPU ratio round by round (round i of one system against round i of the other, run back to back), as
+ * ` (rounds 1.12–1.31×)`: the spread shows how much of a ratio is this shared machine's noise.
+ */
+function roundRatios(a: Row, b: Row): string {
+  const ra = a.rounds ?? [];
+  const rb = b.rounds ?? [];
+  const each: number[] = [];
+  for (let i = 0; i < Math.min(ra.length, rb.length); i++) {
+    const x = ra[i]!.sutCpuPct;
+    const y = rb[i]!.sutCpuPct;
+    // Same calls in both rounds, so CPU % of a core compares as CPU per call-second does.
+    if (x !== null && y !== null && y > 0 && a.result.streaming === b.result.streaming) each.push(x / y);
+  }
+  if (each.length < 2) return '';
+  return ` (rounds ${Math.min(...each).toFixed(2)}–${Math.max(...each).toFixed(2)}×)`;
+}
+
 function ratios(run: LoadRun, calls: number): string {
   const get = (name: string): Row | undefined => run.rows.find((r) => r.system === name && r.calls === calls);
   const pairs: [string, string][] = [
@@ -164,7 +182,8 @@ function ratios(run: LoadRun, calls: number): string {
     const p99 =
       da.added === null || db.added === null ? '—' : `${ms(da.added.p99)} vs ${ms(db.added.p99)} ms`;
     out.push(
-      `${a} / ${b}: CPU per call-s ${ratio(ra.sutCpuMsPerCallSecond, rb.sutCpuMsPerCallSecond)}, ` +
+      `${a} / ${b}: CPU per call-s ${ratio(ra.sutCpuMsPerCallSecond, rb.sutCpuMsPerCallSecond)}` +
+        `${roundRatios(ra, rb)}, ` +
         `RSS per call ${ratio(ra.sutRssPerCallKB, rb.sutRssPerCallKB)}, added p99 ${p99}`,
     );
   }
