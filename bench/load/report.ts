@@ -110,9 +110,18 @@ const f2 = (v: number | null | undefined): string =>
 const ms = (v: number): string =>
   !Number.isFinite(v) ? '—' : Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(1);
 const ratio = (a: number | null | undefined, b: number | null | undefined): string =>
-  a === null || a === undefined || b === null || b === undefined || !(b > 0) || !Number.isFinite(a)
+  a === null ||
+  a === undefined ||
+  b === null ||
+  b === undefined ||
+  !(b > 0) ||
+  !(a > 0) ||
+  !Number.isFinite(a)
     ? '—'
     : `${(a / b).toFixed(2)}×`;
+/** RSS per call; a window whose RSS was under the idle baseline (a GC shrank the heap since) has no estimate. */
+const rssCell = (kb: number | null): string =>
+  kb === null ? '—' : kb > 0 ? `${kb.toFixed(0)} KB` : 'below idle';
 
 function machine(): string {
   const model = cpus()[0]?.model ?? 'unknown CPU';
@@ -137,7 +146,7 @@ function stepTable(run: LoadRun, calls: number): string {
         : `${r.framesLost}`;
     lines.push(
       `| ${row.system} | ${r.streaming}/${calls} | ${f1(row.cpuPct.sut)} | ${f2(row.sutCpuMsPerCallSecond)} | ` +
-        `${row.sutRssPerCallKB === null ? '—' : `${row.sutRssPerCallKB.toFixed(0)} KB`} | ${latency} | ${lost} / ${r.framesSent} | ` +
+        `${rssCell(row.sutRssPerCallKB)} | ${latency} | ${lost} / ${r.framesSent} | ` +
         `${d.late} | ${ms(row.setupMs.p50)} / ${ms(row.setupMs.p95)} | ${f1(row.cpuPct.loadgen)} | ${f1(row.cpuPct.echo)} | ` +
         `${[d.clean ? 'clean' : '', ...d.notes, `load ${row.loadAvg.toFixed(1)}`].filter(Boolean).join('; ')} |`,
     );
@@ -231,7 +240,8 @@ export function renderMarkdown(run: LoadRun, options: { title?: string; plot?: b
     ...run.systems.map((s) => `- **${s.name}**: ${s.description}`),
     '',
     'Columns: *SUT CPU* is the system process (user + system, /proc) over the window; *CPU ms per call-s* divides it by ' +
-      'calls × seconds; *RSS per call* is (mean RSS in the window − RSS idle) / calls; *added* is each round-trip quantile ' +
+      'calls × seconds, and each ratio line gives the spread of its round-by-round ratios; *RSS per call* is (mean RSS in ' +
+      'the window − RSS idle after the warm-up) / calls ("below idle" when a GC had shrunk the heap since); *added* is each round-trip quantile ' +
       "minus the direct path's same quantile at the same step (mu-law: a sequence marker in each frame; PCM16: tone-burst " +
       'onsets, one per 200 ms); *lost* counts frames sent in the window that had not come back once the echoes stopped ' +
       '(300 ms without audio after the callers stopped sending, at most 4 s: a standing queue is latency, not loss); ' +
