@@ -14,12 +14,13 @@ import {
   parseClientEvent,
   type ResponseParams,
 } from './clientEvents.js';
-import { Conversation, type StoredItem, storedAudioMs } from './conversation.js';
+import { Conversation, type StoredItem } from './conversation.js';
 import { InputAudio } from './inputAudio.js';
 import { checkTruncate, clientItem, itemWithAudio, notFound, truncateItem, userAudioItem } from './items.js';
 import { ClientEventError, OpenAIErrorCodes, type ServerEventBody, type WireError } from './protocol.js';
 import { ResponseRun } from './response.js';
 import { applySessionPatch, defaultSession, mediaFormat, type SessionState } from './sessionConfig.js';
+import { UserTranscripts } from './transcripts.js';
 import { responseSetup, vadSettings } from './turns.js';
 
 export interface ConnectionLimits {
@@ -65,7 +66,7 @@ export class RealtimeConnection {
   #speechItemId: string | null = null;
   #speechStartMs = 0;
   #audioProduced = false;
-  readonly #transcribed = new Set<string>();
+  readonly #transcripts: UserTranscripts;
   readonly #idle: IdleTimer;
   readonly #expiryTimer: NodeJS.Timeout;
   #closed = false;
@@ -85,6 +86,14 @@ export class RealtimeConnection {
       options.limits.maxInputBufferMs,
     );
     this.#brain = options.brain.openSession({ sessionId: id });
+    this.#transcripts = new UserTranscripts({
+      send: (e) => this.#send(e),
+      conversation: this.#conversation,
+      session: this.#session,
+      brain: this.#brain,
+      closing: this.#closing.signal,
+      log: this.#log,
+    });
     this.#configureVad(); // after the last step that may throw: the detector is freed by #teardown
     this.#ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
     this.#ws.on('close', () => this.#teardown());
@@ -250,7 +259,7 @@ export class RealtimeConnection {
         });
         const stored = this.#commit(itemId, this.#speechStartMs, event.detectedAtMs);
         if (td.create_response && this.#active === null) this.#createResponse({});
-        else this.#transcribeLater(stored);
+        else this.#transcripts.later(stored);
       }
     }
     this.#input.trimIdle();
@@ -268,7 +277,7 @@ export class RealtimeConnection {
     this.#speechItemId = null;
     const stored = this.#commit(itemId, this.#input.startMs, this.#input.endMs);
     this.#configureVad();
-    this.#transcribeLater(stored);
+    this.#transcripts.later(stored);
   }
 
   /** Moves [fromMs, toMs) of the input buffer into a user audio item. */
@@ -331,7 +340,7 @@ export class RealtimeConnection {
         newId: this.#newId,
         conversation: this.#conversation,
         log: this.#log,
-        userTranscript: (id, text) => this.#userTranscript(id, text),
+        userTranscript: (id, text) => this.#transcripts.deliver(id, text),
         audioProduced: () => {
           this.#audioProduced = true;
         },
@@ -358,45 +367,6 @@ export class RealtimeConnection {
         'Cancellation failed: no active response found',
       );
     }
-  }
-
-  #userTranscript(itemId: string, text: string): void {
-    const stored = this.#conversation.get(itemId);
-    if (stored === undefined || this.#transcribed.has(itemId)) return;
-    const item = stored.item;
-    if (item.type !== 'message' || item.role !== 'user' || this.#session.audio.input.transcription === null)
-      return;
-    const part = item.content[0];
-    if (part?.type !== 'input_audio') return;
-    this.#transcribed.add(itemId);
-    part.transcript = text;
-    this.#send({
-      type: 'conversation.item.input_audio_transcription.delta',
-      item_id: itemId,
-      content_index: 0,
-      delta: text,
-    });
-    this.#send({
-      type: 'conversation.item.input_audio_transcription.completed',
-      item_id: itemId,
-      content_index: 0,
-      transcript: text,
-      usage: { type: 'duration', seconds: stored.audio ? Math.ceil(storedAudioMs(stored.audio) / 1000) : 0 },
-    });
-  }
-
-  /** Committed audio that gets no response is transcribed by the brain's `transcribe`, when it has one. */
-  #transcribeLater(stored: StoredItem): void {
-    const pcm = stored.audio?.pcm;
-    const transcribe = this.#brain.transcribe;
-    if (pcm === undefined || transcribe === undefined || this.#session.audio.input.transcription === null)
-      return;
-    transcribe.call(this.#brain, pcm, this.#closing.signal).then(
-      (text) => {
-        if (text !== null && !this.#closed) this.#userTranscript(stored.item.id, text);
-      },
-      (err: unknown) => this.#log.warn({ err }, 'brain transcription failed'),
-    );
   }
 
   #item(itemId: string): StoredItem {
