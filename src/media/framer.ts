@@ -1,7 +1,7 @@
 /**
  * Cuts a byte stream of any chunking into fixed-duration frames. Chunks may be of any size, odd byte counts of
- * PCM16 included (a sample split across two chunks is joined). Bytes are copied once, into the frame that is
- * handed out; the backlog is never concatenated.
+ * PCM16 included (a sample split across two chunks is joined). Bytes are copied at most once, into the frame that
+ * is handed out (not at all for a handed-over chunk that is exactly one frame); the backlog is never concatenated.
  */
 import type { AudioFormat } from './format.js';
 import { bytesPerSample, FRAME_MS, silenceByte } from './format.js';
