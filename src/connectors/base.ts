@@ -122,6 +122,8 @@ export abstract class VoiceAIClient<M extends object = Record<string, unknown>> 
   #segmentStart = 0;
   #startedAt = 0;
   #closed = false;
+  /** A unit has been sent this client's audio at least once (until then provider audio is held). */
+  #linked = false;
   readonly #sink = (frame: Uint8Array): void => this.emitMedia(frame, this.#paced!.format);
 
   constructor(options: VoiceAIClientOptions) {
@@ -244,6 +246,12 @@ export abstract class VoiceAIClient<M extends object = Record<string, unknown>> 
     }
   }
 
+  override sendMediaTo(target: MediaUnit, options: SendMediaOptions = {}): void {
+    super.sendMediaTo(target, options);
+    this.#linked = true;
+    this.#paced?.resume();
+  }
+
   protected get outputFormat(): AudioFormat {
     return this.#paced!.format;
   }
@@ -257,7 +265,15 @@ export abstract class VoiceAIClient<M extends object = Record<string, unknown>> 
     const { started, ended } = this.#options.mediaEvents;
     // Provider audio leaves as it arrives while the caller holds no more than the lead, and audio up to the clock's
     // catch-up (200 ms) late is owed, not paced: a provider that streams at 1x speed adds no standing queue here.
-    const playout = { releaseOnPush: true, jitterFrames: frameClock.maxCatchUp, ...this.#options.playout };
+    // Audio that comes before the client is first linked waits for that link: a provider may start talking while
+    // the scenario is still between `await createClient()` and `sendMediaBetween` (in the same socket read as the
+    // handshake, even), and a greeting must not play to nobody.
+    const playout = {
+      releaseOnPush: true,
+      jitterFrames: frameClock.maxCatchUp,
+      held: !this.#linked,
+      ...this.#options.playout,
+    };
     const paced: PacedStream = new PacedStream(format, this.#sink, playout, {
       onStart: () => {
         this.#startedAt = paced.buffer.playedSamples;

@@ -218,6 +218,7 @@ describe('Ultravox.WebSocketAPIClient with the local Ultravox server', () => {
       keepaliveIntervalMs: 0,
       bargeIn: true,
     });
+    client.sendMediaTo(new MuLawCaller());
     // About 3.5 s of placeholder speech, all sent at once into the 5 s client buffer.
     client.forcedAgentMessage({ content: 'A long, long message that keeps the agent busy for a while.' });
     await waitFor((resolve) => client.addEventListener(Events.WebSocketMediaStarted, resolve), 'agent audio');
@@ -232,6 +233,33 @@ describe('Ultravox.WebSocketAPIClient with the local Ultravox server', () => {
     client.userTextMessage({ text: 'stop', urgency: 'immediate' });
     const cleared = await seenInHandler;
     assert.ok(cleared > 50, `${cleared} frames were dropped before the handler ran`);
+    client.close();
+  });
+
+  test('audio that comes before the client is linked waits for the link: the whole greeting is heard', async () => {
+    const client = await createWebSocketAPIClient({
+      endpoint: HTTPEndpoint.CREATE_CALL,
+      authorizations: { 'X-API-Key': 'uv-key' },
+      queryParameters: { enableGreetingPrompt: true },
+      body: { systemPrompt: 'Be brief.', medium: { twilio: {} } },
+      baseUrl: emu.baseUrl,
+      keepaliveIntervalMs: 0,
+    });
+    const started = waitFor(
+      (resolve) => client.addEventListener(Events.WebSocketMediaStarted, resolve),
+      'media started',
+    );
+    // The whole 400 ms greeting reaches the client's socket before anything is linked to it.
+    for (let i = 0; i < 200 && client.stats.bytesIn < 12800; i++) await sleep(10);
+    assert.ok(client.stats.bytesIn >= 12800, `greeting received: ${client.stats.bytesIn} bytes`);
+    const caller = new MuLawCaller();
+    client.sendMediaTo(caller);
+    await started;
+    await waitFor(
+      (resolve) => client.addEventListener(Events.WebSocketMediaEnded, resolve),
+      'greeting played',
+    );
+    assert.equal(caller.frames.length, 20, 'every 20 ms frame of the greeting, none played to nobody');
     client.close();
   });
 });

@@ -31,6 +31,35 @@ describe('PacedStream', () => {
     assert.equal(stream.buffer.playedSamples, 1600);
   });
 
+  it('held: audio queues off the clock and nothing leaves until resume(), then it plays from its start', async () => {
+    const clock = new FrameClock(2);
+    const out: Uint8Array[] = [];
+    const events: string[] = [];
+    const stream = new PacedStream(
+      ULAW_8K,
+      (f) => out.push(f),
+      { leadFrames: 2, releaseOnPush: true, held: true, endAfterMs: 100 },
+      { onStart: () => events.push('start'), onEnd: () => events.push('end') },
+      clock,
+    );
+    for (let i = 0; i < 6; i++) stream.push(new Uint8Array(FRAME).fill(i), true);
+    await sleep(10);
+    assert.equal(out.length, 0, 'nothing leaves while held');
+    assert.equal(clock.running, false, 'a held stream is not on the clock');
+    assert.deepEqual(events, []);
+    stream.resume();
+    assert.equal(out.length, 3, 'the lead leaves at once on resume');
+    assert.equal(out[0]![0], 0, 'from the first frame queued');
+    stream.resume();
+    stream.end();
+    for (let i = 0; i < 50 && clock.running; i++) await sleep(5);
+    assert.deepEqual(
+      out.map((f) => f[0]),
+      [0, 1, 2, 3, 4, 5],
+    );
+    assert.deepEqual(events, ['start', 'end']);
+  });
+
   it('clear stops the flow on the next tick', async () => {
     const clock = new FrameClock(2);
     const out: Uint8Array[] = [];

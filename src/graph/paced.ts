@@ -11,6 +11,11 @@ export interface PacedOptions extends PlayoutOptions {
    * next tick. Default false: frames leave on ticks only.
    */
   releaseOnPush?: boolean;
+  /**
+   * Start held: audio queues (up to maxBufferedMs) but nothing leaves, and the stream stays off the clock, until
+   * resume(). For a source whose first audio may come before anything is listening to it. Default false.
+   */
+  held?: boolean;
 }
 
 /**
@@ -26,6 +31,7 @@ export class PacedStream implements Tickable {
   readonly #releaseOnPush: boolean;
   #ticking = false;
   #closed = false;
+  #held: boolean;
 
   constructor(
     format: AudioFormat,
@@ -36,8 +42,9 @@ export class PacedStream implements Tickable {
   ) {
     this.#sink = sink;
     this.#clock = clock;
-    const { releaseOnPush = false, ...playout } = options;
+    const { releaseOnPush = false, held = false, ...playout } = options;
     this.#releaseOnPush = releaseOnPush;
+    this.#held = held;
     this.buffer = new PlayoutBuffer(format, playout, events);
   }
 
@@ -54,6 +61,15 @@ export class PacedStream implements Tickable {
     const before = this.buffer.droppedFrames;
     this.buffer.push(chunk, owned);
     mediaStats.framesDropped += this.buffer.droppedFrames - before;
+    if (this.#releaseOnPush && !this.#held) mediaStats.framesPaced += this.buffer.release(this.#sink);
+    this.#join();
+  }
+
+  /** Ends the hold (see PacedOptions.held): what queued starts to play now. A no-op when not held. */
+  resume(): void {
+    if (!this.#held || this.#closed) return;
+    this.#held = false;
+    if (this.buffer.idle) return;
     if (this.#releaseOnPush) mediaStats.framesPaced += this.buffer.release(this.#sink);
     this.#join();
   }
@@ -94,7 +110,7 @@ export class PacedStream implements Tickable {
   }
 
   #join(): void {
-    if (!this.#ticking) {
+    if (!this.#ticking && !this.#held) {
       this.#ticking = true;
       this.#clock.add(this);
     }
