@@ -90,11 +90,13 @@ describe('bridging a call to an outgoing WebSocket', () => {
     const pcm = Buffer.concat(media.map((m) => Buffer.from(m.media.payload, 'base64')));
     assert.ok(Math.abs(dominantFrequency(pcm16View(pcm), 8000) - 440) < 5);
 
+    // Listen before hanging up: the session may end before the peer's `stop` is read.
+    const terminated = once(session, 'terminated');
     transport.hangup();
     const stop = await peer.waitForEvent('stop');
     assert.deepEqual(stop.json!.stop.mediaInfo, { bytesSent: 50 * 320, duration: 1000 });
     assert.equal(stop.json!.sequenceNumber, 51);
-    await once(session, 'terminated');
+    await terminated;
     assert.equal((await peer.closed).code, 1000, 'the session closes its sockets');
     assert.equal(frameClock.running, false, 'no paced stream is left on the clock');
   });
