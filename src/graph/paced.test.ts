@@ -8,8 +8,8 @@ import { PacedStream } from './paced.js';
 const FRAME = frameBytes(ULAW_8K);
 
 describe('PacedStream', () => {
-  it('releases a burst over time, reports start and end, and leaves the clock when done', async () => {
-    const clock = new FrameClock(2);
+  it('releases a burst over time, reports start and end, and leaves the clock when done', () => {
+    const clock = new FrameClock(1000); // never fires during the test: the ticks are the test's onTick() calls
     const out: Uint8Array[] = [];
     const events: string[] = [];
     const stream = new PacedStream(
@@ -21,10 +21,13 @@ describe('PacedStream', () => {
     );
     stream.push(new Uint8Array(FRAME * 10));
     assert.equal(out.length, 0, 'nothing leaves before a tick');
-    await sleep(5);
-    assert.ok(out.length >= 3 && out.length < 10, `lead then one per tick, got ${out.length}`);
+    assert.equal(clock.running, true, 'a stream with audio joins the clock');
+    stream.onTick();
+    assert.equal(out.length, 3, 'the first tick sends the lead (2) and its own frame');
+    stream.onTick();
+    assert.equal(out.length, 4, 'then one frame a tick');
     stream.end();
-    for (let i = 0; i < 50 && clock.running; i++) await sleep(5);
+    for (let i = 0; i < 20 && clock.running; i++) stream.onTick();
     assert.equal(out.length, 10);
     assert.deepEqual(events, ['start', 'end']);
     assert.equal(clock.running, false, 'an idle stream leaves the clock');
@@ -60,17 +63,17 @@ describe('PacedStream', () => {
     assert.deepEqual(events, ['start', 'end']);
   });
 
-  it('clear stops the flow on the next tick', async () => {
-    const clock = new FrameClock(2);
+  it('clear stops the flow on the next tick', () => {
+    const clock = new FrameClock(1000); // ticks by hand
     const out: Uint8Array[] = [];
     const stream = new PacedStream(ULAW_8K, (f) => out.push(f), { leadFrames: 0 }, {}, clock);
     stream.push(new Uint8Array(FRAME * 100));
-    await sleep(6);
+    for (let i = 0; i < 3; i++) stream.onTick();
     const dropped = stream.clear();
-    const heard = out.length;
-    assert.ok(dropped > 0 && heard + dropped === 100, `heard ${heard} + dropped ${dropped} = 100`);
-    await sleep(10);
-    assert.equal(out.length, heard, 'nothing after clear');
+    assert.equal(out.length, 3, 'one frame a tick with no lead');
+    assert.equal(dropped, 97);
+    for (let i = 0; i < 5; i++) stream.onTick();
+    assert.equal(out.length, 3, 'nothing after clear');
     stream.close();
     assert.equal(clock.running, false);
   });
