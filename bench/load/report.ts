@@ -199,8 +199,28 @@ function ratios(run: LoadRun, calls: number): string {
   return out.map((l) => `- ${l}`).join('\n');
 }
 
+/**
+ * RSS per call as the least-squares slope of the window's mean RSS against calls, over the steps where every call
+ * was up: a baseline the warm-up left behind cancels out (it can make one step read "below idle"). Null with
+ * fewer than two such steps.
+ */
+function rssSlopeKB(rows: readonly Row[]): number | null {
+  const points = rows
+    .filter((r) => r.result.streaming === r.calls && r.rssMB.sut !== undefined)
+    .map((r) => [r.calls, r.rssMB.sut! * 1024] as const);
+  if (points.length < 2) return null;
+  const mx = points.reduce((a, [x]) => a + x, 0) / points.length;
+  const my = points.reduce((a, [, y]) => a + y, 0) / points.length;
+  const sxx = points.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  const sxy = points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0);
+  return sxx > 0 ? sxy / sxx : null;
+}
+
 function cleanSummary(run: LoadRun): string {
-  const lines = ['| system | highest clean step | what fails above it |', '| --- | ---: | --- |'];
+  const lines = [
+    '| system | highest clean step | what fails above it | RSS per call (slope over steps with every call up) |',
+    '| --- | ---: | --- | ---: |',
+  ];
   const why = (row: Row): string => {
     const d = derive(run, row);
     const reasons: string[] = [];
@@ -220,7 +240,9 @@ function cleanSummary(run: LoadRun): string {
     if (below.length > 0)
       failure += `; also not clean at ${below.map((r) => `${r.calls} (${why(r)})`).join(', ')}`;
     if (s.gaveUpAt !== undefined) failure += `; not run above ${s.gaveUpAt} (overloaded there)`;
-    lines.push(`| ${s.name} | ${best === 0 ? 'none' : best} | ${failure} |`);
+    const slope = rssSlopeKB(rows);
+    const rss = slope === null ? '—' : `${slope.toFixed(0)} KB`;
+    lines.push(`| ${s.name} | ${best === 0 ? 'none' : best} | ${failure} | ${rss} |`);
   }
   return lines.join('\n');
 }
