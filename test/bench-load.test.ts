@@ -16,6 +16,7 @@ import {
 import { type EchoServer, startEchoServer } from '../bench/load/echoServer.js';
 import { runStep } from '../bench/load/loadgen.js';
 import { startPeer } from '../bench/load/peer.js';
+import { categorise } from '../bench/load/perfcat.js';
 import { startRelay } from '../bench/load/relay.js';
 import { officialClientProblem, RawRealtimeClient, type ServerEvent } from '../src/emulators/testing.js';
 
@@ -112,5 +113,39 @@ describe('bench/load harness', () => {
     } finally {
       await peer.close();
     }
+  });
+});
+
+describe('bench/load/perfcat.ts', () => {
+  // `perf script -F pid,ip,sym` with -g: a pid line, then the stack leaf first, a blank line between samples.
+  const script = [
+    ' 101 ',
+    '\tffffffff81e56931 sock_def_readable',
+    '\tffffffff8200d98f tcp_sendmsg_locked',
+    '',
+    ' 101 ',
+    '\t7f21340dcd97 JS:*emitMedia file:///repo/src/graph/unit.ts:1:726',
+    '\t7f21340fc0a4 JS:*writeOrBuffer node:internal/streams/writable:548:23',
+    '',
+    ' 202 ',
+    '\tffffffff81e66bf5 tcp_sendmsg_locked',
+    '\tffffffff816b8e18 vfs_write',
+    '',
+    ' 202 ',
+    '\t14d1546 v8::internal::JsonParser<unsigned char>::ScanJsonString',
+    '',
+    ' 303 ',
+    '\t14d1546 Builtins_KeyedLoadIC_Megamorphic',
+    '',
+  ].join('\n');
+
+  test('splits each listed pid’s samples by kind of work and ignores other pids', () => {
+    const counts = categorise(script, ['101', '202']);
+    assert.deepEqual(Object.fromEntries(counts.get('101')!), {
+      'kernel: waking the peer process': 1,
+      'JS: voxgate (src/)': 1,
+    });
+    assert.deepEqual(Object.fromEntries(counts.get('202')!), { 'kernel: send': 1, 'V8: JSON': 1 });
+    assert.equal(counts.has('303'), false);
   });
 });
